@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// One run executes everything: pure unit tests and the namespace/interop tests that need root and the
+// Debian packages installed by scripts/bootstrap. Forks, not threads: native addons and network
+// namespaces are per-process state.
+export default defineConfig({
+  test: {
+    include: ['**/*.test.ts'],
+    exclude: ['node_modules/**', 'dist/**', '.lab/**'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: ['default'],
+  },
+});
