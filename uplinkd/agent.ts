@@ -1,0 +1,292 @@
+// uplinkd: one process per node hosting every component. Ownership:
+// - the datastore client and Ipam (this node's allocator) — shared by the CNI server and routing;
+// - the CNI server (unix socket for the shim) — creates pod veths and host routes, records attachments;
+// - the FIB reconciler — the only writer of routes with Uplink's protocol, guarded by a per-node lock;
+//   its desired set is the union of sources: "blocks" (a blackhole per own block, so a released
+//   address is never routed elsewhere), "pods" (a /32 and /128 per attachment), "rib" (BGP Loc-RIB);
+// - the BGP speaker (bgpd/speaker.ts) advertising this node's blocks;
+// - the control socket for uplinkctl, the metrics endpoint, and a status record in the datastore so
+//   `uplinkctl status --all-nodes` can show every node from anywhere.
+import { mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import type { Server } from 'node:http';
+import { logger } from '../lib/log.js';
+import { enableDefaultMetrics } from '../lib/metrics.js';
+import { Ipam, openDatastore, putPool, listPools, readSnapshot, showIpam, checkIpam, type Datastore, type Lease } from '../ipam/index.js';
+import { startCniServer, type CniServer, type Attachment } from '../cni/server/index.js';
+import { ipamPort } from '../cni/server/ipam-adapter.js';
+import { FibReconciler, LockFileElector, type Route } from '../routes/index.js';
+import { ControlServer, ControlError } from './control-server.js';
+import { startMetricsServer } from './metrics-server.js';
+import { EventJournal } from './events.js';
+import { explain } from './explain.js';
+import type { AgentConfig } from './config.js';
+import { BgpBridge } from './bgp-bridge.js';
+import { ClusterGc, registerNode, NODES_PREFIX } from './cluster-gc.js';
+import { updatePoolGauges } from './pool-metrics.js';
+
+const log = logger('agent');
+
+export const AGENTS_PREFIX = 'agents/';
+
+export interface AgentStatusRecord {
+  node: string;
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  controlSocket: string;
+  sessions: unknown[];
+  prefixes: { advertised: number; received: number };
+  fib: { desired: number; installed: number; stale: number; leader: boolean } | null;
+  blocks: string[];
+  attachments: number;
+  /** Which of this node's own prefixes each peer's Adj-RIB-Out holds (for explain on other nodes). */
+  exports: Array<{ peer: string; state: string; prefixes: string[] }>;
+}
+
+export class Agent {
+  readonly journal = new EventJournal();
+  private store: Datastore | undefined;
+  private ipam: Ipam | undefined;
+  private cni: CniServer | undefined;
+  private reconciler: FibReconciler | undefined;
+  private elector: LockFileElector | undefined;
+  private bgp: BgpBridge | undefined;
+  private gc: ClusterGc | undefined;
+  private readonly control = new ControlServer();
+  private metrics: Server | undefined;
+  private lease: Lease | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private blocks = new Set<string>();
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(private cfg: AgentConfig) {}
+
+  get config(): AgentConfig {
+    return this.cfg;
+  }
+
+  async start(): Promise<void> {
+    enableDefaultMetrics();
+    mkdirSync(this.cfg.stateDir, { recursive: true });
+    if (this.cfg.datastore.kind === 'embedded') mkdirSync(dirname(this.cfg.datastore.path), { recursive: true });
+    this.store = await openDatastore(this.cfg.datastore);
+    await this.ensurePools(this.store);
+    this.ipam = new Ipam(this.store, { node: this.cfg.nodeName, nodeLabels: this.cfg.nodeLabels });
+    await this.ipam.start();
+    await registerNode(this.store, this.cfg.nodeName, this.cfg.nodeLabels);
+    this.gc = new ClusterGc(this.store, this.ipam, this.cfg.nodeName, this.journal);
+    this.gc.start();
+
+    if (this.cfg.routes.enabled) {
+      mkdirSync(dirname(this.cfg.routes.lockFile), { recursive: true });
+      this.elector = new LockFileElector(this.cfg.routes.lockFile, { identity: `${this.cfg.nodeName}/${process.pid}` });
+      this.elector.on('elected', () => this.journal.add('leader', 'this agent is now the FIB writer'));
+      this.elector.on('lost', (why) => this.journal.add('leader', `lost FIB leadership: ${why}`));
+      this.reconciler = new FibReconciler({
+        elector: this.elector,
+        resyncIntervalMs: this.cfg.routes.resyncIntervalSeconds * 1000,
+        staleTimeoutMs: this.cfg.routes.staleTimeoutSeconds * 1000,
+      });
+      this.reconciler.on('drift', (ev) => this.journal.add('fib', `route ${ev.route.dst} changed by someone else (${ev.action}): repairing`));
+      this.reconciler.on('error', (err) => this.journal.add('error', `FIB: ${err.message}`));
+      this.elector.start();
+      await this.reconciler.start();
+    }
+
+    if (this.cfg.bgp) {
+      this.bgp = new BgpBridge(this.cfg, this.journal, (routes) => this.reconciler?.setDesired('rib', routes), () => void this.reconciler?.markConverged());
+      await this.bgp.start();
+    } else {
+      // Without BGP there is no End-of-RIB to wait for: our own sources are complete at start.
+      void this.reconciler?.markConverged();
+    }
+
+    if (this.cfg.cni.enabled) {
+      this.cni = await startCniServer({
+        socketPath: this.cfg.cni.socket,
+        ipam: ipamPort(this.ipam, this.store, { node: this.cfg.nodeName, nodeLabels: this.cfg.nodeLabels }),
+        nodeName: this.cfg.nodeName,
+        stateDir: join(this.cfg.stateDir, 'attachments'),
+        sweepIntervalMs: this.cfg.cni.sweepIntervalSeconds * 1000,
+      });
+      const onChange = (verb: string) => (a: Attachment): void => {
+        this.journal.add('cni', `${verb} ${a.containerId.slice(0, 12)}/${a.ifname} ${[a.ipv4, a.ipv6].filter(Boolean).join(' ')}`, { ...a });
+        void this.syncPodRoutes();
+      };
+      this.cni.on('attach', onChange('attached'));
+      this.cni.on('detach', onChange('detached'));
+      await this.syncPodRoutes();
+    }
+    void this.followBlocks();
+
+    this.registerControl();
+    await this.control.listen(this.cfg.control.socket);
+    if (this.cfg.metrics.listen) this.metrics = await startMetricsServer(this.cfg.metrics.listen);
+    await this.publishStatus();
+    this.statusTimer = setInterval(() => void this.publishStatus(), 10_000);
+    this.statusTimer.unref();
+    log.info({ node: this.cfg.nodeName, control: this.cfg.control.socket, cni: this.cfg.cni.enabled ? this.cfg.cni.socket : null }, 'uplinkd started');
+  }
+
+  /**
+   * Graceful stop: routes stay in the kernel and peers keep ours (graceful restart), the CNI server
+   * finishes or rolls back ADDs in flight before it closes.
+   */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    await this.control.close();
+    await this.cni?.close();
+    await this.gc?.stop();
+    await this.bgp?.stop();
+    await this.reconciler?.stop();
+    await this.elector?.stop();
+    this.metrics?.close();
+    await this.lease?.revoke().catch(() => undefined);
+    await this.store?.close();
+    log.info('uplinkd stopped (routes left in place for graceful restart)');
+  }
+
+  async reload(next: AgentConfig): Promise<string[]> {
+    const changed: string[] = [];
+    if (JSON.stringify(next.bgp) !== JSON.stringify(this.cfg.bgp)) {
+      if (this.bgp && next.bgp) await this.bgp.reconfigure(next);
+      changed.push('bgp');
+    }
+    for (const k of ['datastore', 'cni', 'routes', 'control', 'metrics'] as const) {
+      if (JSON.stringify(next[k]) !== JSON.stringify(this.cfg[k])) changed.push(`${k} (needs a restart)`);
+    }
+    if (JSON.stringify(next.pools) !== JSON.stringify(this.cfg.pools) && this.store) {
+      await this.ensurePools(this.store, next);
+      changed.push('pools');
+    }
+    this.cfg = { ...next, datastore: this.cfg.datastore, cni: this.cfg.cni, routes: this.cfg.routes, control: this.cfg.control, metrics: this.cfg.metrics };
+    this.journal.add('session', `configuration reloaded: ${changed.length ? changed.join(', ') : 'no changes'}`);
+    return changed;
+  }
+
+  private async ensurePools(store: Datastore, cfg = this.cfg): Promise<void> {
+    const existing = new Set((await listPools(store)).map((p) => p.name));
+    for (const p of cfg.pools) if (!existing.has(p.name)) await putPool(store, p);
+  }
+
+  /** Pod host routes are owned by the reconciler too, so drift repair restores a deleted one. */
+  private async syncPodRoutes(): Promise<void> {
+    if (!this.reconciler || !this.cni) return;
+    const routes: Route[] = [];
+    for (const a of this.cni.attachments()) {
+      if (a.ipv4) routes.push({ dst: `${a.ipv4}/32`, nexthops: [{ dev: a.hostIf }], scope: 'link' });
+      if (a.ipv6) routes.push({ dst: `${a.ipv6}/128`, nexthops: [{ dev: a.hostIf }] });
+    }
+    await this.reconciler.setDesired('pods', routes);
+  }
+
+  /** Own blocks: advertised by BGP and blackholed locally (the pod /32s are more specific). */
+  private async followBlocks(): Promise<void> {
+    const ipam = this.ipam!;
+    try {
+      for await (const ev of ipam.watchAffinities(this.cfg.nodeName, this.abort.signal)) {
+        if (ev.type === 'add') this.blocks.add(ev.cidr);
+        else this.blocks.delete(ev.cidr);
+        this.journal.add('ipam', `block ${ev.cidr} ${ev.type === 'add' ? 'claimed' : 'released'}`);
+        const cidrs = [...this.blocks].sort();
+        await this.reconciler?.setDesired('blocks', cidrs.map((c) => ({ dst: c, type: 'blackhole' })));
+        this.bgp?.setLocalPrefixes(cidrs);
+      }
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      this.journal.add('error', `block watch failed: ${(err as Error).message}; retrying in 1 s`);
+      setTimeout(() => void this.followBlocks(), 1000).unref();
+    }
+  }
+
+  statusRecord(): AgentStatusRecord {
+    return {
+      node: this.cfg.nodeName,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      updatedAt: new Date().toISOString(),
+      controlSocket: this.cfg.control.socket,
+      sessions: this.bgp?.neighborsSummary() ?? [],
+      prefixes: this.bgp?.prefixCounts() ?? { advertised: 0, received: 0 },
+      fib: this.reconciler ? this.reconciler.status() : null,
+      blocks: [...this.blocks].sort(),
+      attachments: this.cni?.attachments().length ?? 0,
+      exports: this.bgp?.exportsOf(this.blocks) ?? [],
+    };
+  }
+
+  /** The status record lives under a lease: a dead agent's record disappears by itself. */
+  private async publishStatus(): Promise<void> {
+    const store = this.store;
+    if (!store) return;
+    await updatePoolGauges(store).catch((err: unknown) => log.warn({ err }, 'pool metrics'));
+    const key = `${AGENTS_PREFIX}${this.cfg.nodeName}`;
+    try {
+      if (!this.lease) this.lease = await store.grantLease(30);
+      else await this.lease.keepAlive();
+      const rec = this.statusRecord();
+      const cur = await store.get(key);
+      if (cur) await store.compareAndSwap(key, cur.revision, rec as never);
+      else await store.create(key, rec as never, { lease: this.lease.id });
+    } catch (err) {
+      this.lease = undefined;
+      log.warn({ err }, 'could not publish status to the datastore');
+    }
+  }
+
+  private registerControl(): void {
+    const c = this.control;
+    c.handle('GET', '/status', async () => ({
+      ...this.statusRecord(),
+      leader: this.elector?.isLeader ?? false,
+      gcLeader: this.gc?.isLeader ?? false,
+      ipam: this.store ? showIpam(await readSnapshot(this.store)) : null,
+      recentErrors: this.journal.recent((e) => e.kind === 'error', 10),
+    }));
+    c.handle('GET', '/ipam', async () => showIpam(await readSnapshot(this.requireStore())));
+    c.handle('GET', '/ipam/check', async () => {
+      const store = this.requireStore();
+      const snap = await readSnapshot(store);
+      const agents = (await store.list(AGENTS_PREFIX)).items.map((i) => i.key.slice(AGENTS_PREFIX.length));
+      return checkIpam(snap, { nodes: agents });
+    });
+    c.handle('POST', '/node/remove', async (req) => {
+      const node = (req.body as { node?: unknown } | undefined)?.node;
+      if (typeof node !== 'string' || !node) throw new ControlError('bad-request', 'body must be {"node": NAME}');
+      const store = this.requireStore();
+      const cur = await store.get(`${NODES_PREFIX}${node}`);
+      if (!cur) throw new ControlError('not-found', `node ${node} is not registered`, 404);
+      await store.delete(cur.key, cur.revision);
+      this.journal.add('ipam', `node ${node} removed from the cluster: the GC leader will reclaim its blocks`);
+      return { removed: node, gcLeader: this.gc?.isLeader ?? false };
+    });
+    c.handle('GET', '/explain', async (req) => {
+      const target = req.query.get('target');
+      if (!target) throw new ControlError('bad-request', 'missing ?target=POD|IP');
+      await this.publishStatus();
+      return explain(target, { node: this.cfg.nodeName, store: this.requireStore(), bgp: this.bgp, cni: this.cni });
+    });
+    c.handle('GET', '/attachments', () => this.cni?.attachments() ?? []);
+    c.handle('GET', '/fib', () => this.reconciler?.status() ?? null);
+    c.handle('GET', '/events', (req) => this.journal.recent(undefined, Number(req.query.get('limit') ?? 50)));
+    c.stream('/watch', (_req, send) => {
+      const on = (e: unknown): void => send(e);
+      this.journal.on('event', on);
+      return () => this.journal.off('event', on);
+    });
+    c.handle('POST', '/reload', async () => {
+      if (!this.cfg.file) throw new ControlError('bad-request', 'the agent was not started from a config file');
+      const { loadAgentConfig } = await import('./config.js');
+      return { changed: await this.reload(loadAgentConfig(this.cfg.file)) };
+    });
+    this.bgp?.registerControl(c);
+  }
+
+  private requireStore(): Datastore {
+    if (!this.store) throw new ControlError('unavailable', 'the datastore is not open yet', 503);
+    return this.store;
+  }
+}

@@ -1,0 +1,213 @@
+// Glue between the agent and the BGP speaker: config in, Loc-RIB out to the FIB reconciler, session
+// changes into the event journal, introspection onto the control socket.
+//
+// The reconciler's "rib" source holds the whole learned table; the speaker reports changes per
+// event-loop turn, so we keep a prefix -> route map and hand the reconciler the new set once per batch.
+import { logger } from '../lib/log.js';
+import { parseBgpConfig, type BgpConfig } from '../bgpd/config.js';
+import { BgpSpeaker, type NeighborStatus, type RouteView as SpeakerRouteView } from '../bgpd/speaker.js';
+import type { FibChange } from '../bgpd/rib/rib.js';
+import type { Route } from '../routes/index.js';
+import type { AgentConfig } from './config.js';
+import type { EventJournal } from './events.js';
+import { ControlError, type ControlServer } from './control-server.js';
+
+const log = logger('agent.bgp');
+
+/** One row of `uplinkctl show neighbors` / `status`. */
+export interface NeighborSummary {
+  peer: string;
+  address: string;
+  asn: number;
+  state: string;
+  since: string | null;
+  prefixesReceived: number;
+  prefixesAccepted: number;
+  prefixesAdvertised: number;
+  lastError: string | null;
+}
+export type NeighborDetail = NeighborStatus;
+
+/** Flattened for the table view: one row per path. */
+export interface RouteView {
+  prefix: string;
+  paths: Array<{ nextHop: string; from: string; asPath: string; localPref: number | null; med: number | null; best: boolean; multipath: boolean; reason: string | null }>;
+}
+export interface RibEntryView {
+  prefix: string;
+  nextHop: string;
+  asPath: string;
+  localPref: number | null;
+  med: number | null;
+  communities?: string;
+  policy?: string;
+}
+
+export function bgpConfigOf(cfg: AgentConfig): BgpConfig {
+  const raw = { ...(cfg.bgp ?? {}) };
+  delete raw.bfd;
+  return parseBgpConfig(raw, cfg.file ? '' : 'bgp');
+}
+
+export class BgpBridge {
+  readonly speaker: BgpSpeaker;
+  private readonly rib = new Map<string, Route>();
+  private states = new Map<string, string>();
+  private poll: NodeJS.Timeout | undefined;
+  private converged = false;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    cfg: AgentConfig,
+    private readonly journal: EventJournal,
+    private readonly pushRoutes: (routes: Route[]) => Promise<void> | undefined,
+    private readonly onConverged: () => void,
+    /** Sessions that came up with End-of-RIB from every peer, or this long after start. */
+    private readonly convergeTimeoutMs = 30_000,
+  ) {
+    this.speaker = new BgpSpeaker(bgpConfigOf(cfg));
+    this.speaker.onRoutes((changes) => this.applyChanges(changes));
+  }
+
+  async start(): Promise<void> {
+    await this.speaker.start();
+    this.poll = setInterval(() => this.watchSessions(), 500);
+    this.poll.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.poll) clearInterval(this.poll);
+    // Graceful: peers keep our routes for the restart time (RFC 4724) and we keep theirs in the kernel.
+    await this.speaker.stop({ graceful: true });
+  }
+
+  async reconfigure(cfg: AgentConfig): Promise<void> {
+    await this.speaker.reconfigure(bgpConfigOf(cfg));
+  }
+
+  setLocalPrefixes(prefixes: string[]): void {
+    this.speaker.setLocalPrefixes(prefixes);
+  }
+
+  private applyChanges(changes: FibChange[]): void {
+    for (const c of changes) {
+      if (c.nextHops.length === 0) {
+        this.rib.delete(c.prefix);
+        continue;
+      }
+      this.rib.set(c.prefix, {
+        dst: c.prefix,
+        nexthops: c.nextHops.map((h) => {
+          // RFC 8950: an IPv4 route whose next hop is IPv6 goes out with RTA_VIA.
+          const v6hop = h.address.includes(':');
+          const nh: { gateway?: string; via?: string; dev?: string; onlink?: boolean } = {};
+          if (c.family === 'ipv4' && v6hop) nh.via = h.address;
+          else nh.gateway = h.address;
+          if (h.linkLocal) {
+            nh.dev = h.linkLocal;
+            nh.onlink = true;
+          }
+          return nh;
+        }),
+      });
+    }
+    if (changes.length) this.journal.add('route', `${changes.length} route change(s) from BGP`, { sample: changes.slice(0, 5).map((c) => `${c.prefix} -> ${c.nextHops.map((h) => h.address).join(',') || 'withdrawn'}`) });
+    void this.pushRoutes([...this.rib.values()])?.catch((err: unknown) => log.error({ err }, 'FIB update failed'));
+  }
+
+  /** Journal session transitions and decide when the RIB has converged after start. */
+  private watchSessions(): void {
+    const ns = this.speaker.neighbors();
+    for (const n of ns) {
+      const prev = this.states.get(n.name);
+      if (prev !== n.state) {
+        const why = n.state !== 'Established' && n.lastError ? `: ${n.lastError.direction} ${n.lastError.text}` : '';
+        this.journal.add('session', `peer ${n.name} (AS ${n.asn}) ${prev ?? 'new'} -> ${n.state}${why}`, { peer: n.name, from: prev ?? null, to: n.state });
+        this.states.set(n.name, n.state);
+      }
+    }
+    if (!this.converged) {
+      const configured = ns.filter((n) => !n.dynamic);
+      const allUp = configured.length > 0 && configured.every((n) => n.state === 'Established' && (n.uptimeS ?? 0) >= 2);
+      if (allUp || Date.now() - this.startedAt > this.convergeTimeoutMs) {
+        this.converged = true;
+        this.journal.add('route', allUp ? 'all sessions Established: removing stale routes of the previous run' : 'convergence timer expired: removing stale routes');
+        this.onConverged();
+      }
+    }
+  }
+
+  neighborsSummary(): NeighborSummary[] {
+    return this.speaker.neighbors().map((n) => ({
+      peer: n.name,
+      address: n.address,
+      asn: n.asn,
+      state: n.state,
+      since: n.uptimeS !== null ? `${formatDuration(n.uptimeS)}` : (n.flaps.at(-1)?.at ?? null),
+      prefixesReceived: n.prefixes.received.ipv4 + n.prefixes.received.ipv6,
+      prefixesAccepted: n.prefixes.accepted.ipv4 + n.prefixes.accepted.ipv6,
+      prefixesAdvertised: n.prefixes.advertised.ipv4 + n.prefixes.advertised.ipv6,
+      lastError: n.lastError ? `${n.lastError.direction === 'received' ? 'peer sent' : 'we sent'} NOTIFICATION ${n.lastError.code}/${n.lastError.subcode} ${n.lastError.text} (${n.lastError.at})` : null,
+    }));
+  }
+
+  /** Per peer, which of `own` it currently has in its Adj-RIB-Out. */
+  exportsOf(own: ReadonlySet<string>): Array<{ peer: string; state: string; prefixes: string[] }> {
+    return this.speaker.neighbors().map((n) => ({
+      peer: n.name,
+      state: n.state,
+      prefixes: n.state === 'Established' ? this.speaker.ribOut(n.name).map((e) => e.prefix).filter((p) => own.has(p)) : [],
+    }));
+  }
+
+  prefixCounts(): { advertised: number; received: number } {
+    let advertised = 0;
+    let received = 0;
+    for (const n of this.neighborsSummary()) {
+      advertised += n.prefixesAdvertised;
+      received += n.prefixesReceived;
+    }
+    return { advertised, received };
+  }
+
+  routes(prefix?: string): RouteView[] {
+    return this.speaker.routes(prefix).map((r: SpeakerRouteView) => ({
+      prefix: r.prefix,
+      paths: r.paths.map((p) => ({ nextHop: p.nextHop || '(local)', from: p.peer, asPath: p.asPath, localPref: p.localPref, med: p.med, best: p.best, multipath: p.multipath, reason: p.reason })),
+    }));
+  }
+
+  registerControl(c: ControlServer): void {
+    const peerOf = (q: URLSearchParams): string => {
+      const p = q.get('peer');
+      if (!p) throw new ControlError('bad-request', 'missing ?peer=');
+      return p;
+    };
+    const guard = <T>(f: () => T): T => {
+      try {
+        return f();
+      } catch (err) {
+        throw new ControlError('not-found', (err as Error).message, 404, { cause: err });
+      }
+    };
+    c.handle('GET', '/neighbors', () => this.neighborsSummary());
+    c.handle('GET', '/neighbor', (req) => guard(() => this.speaker.neighbor(peerOf(req.query))));
+    c.handle('GET', '/routes', (req) => guard(() => this.routes(req.query.get('prefix') ?? undefined)));
+    c.handle('GET', '/rib-in', (req) => guard(() => this.speaker.ribIn(peerOf(req.query), req.query.get('which') === 'pre' ? 'pre' : 'post')));
+    c.handle('GET', '/rib-out', (req) => guard(() => this.speaker.ribOut(peerOf(req.query))));
+    c.handle('POST', '/reset', (req) => {
+      const b = (req.body ?? {}) as { peer?: unknown; soft?: unknown };
+      if (typeof b.peer !== 'string') throw new ControlError('bad-request', 'body must be {"peer": NAME, "soft": bool}');
+      const peer = b.peer;
+      guard(() => this.speaker.resetNeighbor(peer, b.soft === true ? 'soft-in' : 'hard'));
+      this.journal.add('session', `${b.soft === true ? 'soft' : 'hard'} reset of ${peer} by operator`);
+      return { peer, reset: b.soft === true ? 'soft' : 'hard' };
+    });
+  }
+}
+
+function formatDuration(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}

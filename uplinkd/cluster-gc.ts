@@ -1,0 +1,116 @@
+// One cluster-wide leader (a datastore lease on `leaders/gc`) reclaims the blocks of removed nodes.
+//
+// "Removed" is a deliberate act, never inferred from an agent being down (an agent restarting or a
+// partitioned node must keep its blocks): each agent registers `nodes/<name>` when it starts, and
+// `uplinkctl node remove NAME` (or, with the Kubernetes datastore, the Node object's deletion) deletes
+// that record. The leader then reclaims every block and address whose node has no record.
+import { logger } from '../lib/log.js';
+import { registry } from '../lib/metrics.js';
+import { Gauge, Counter } from 'prom-client';
+import { isDatastoreError, type Datastore, type Ipam, type Lease, type BlockAffinity } from '../ipam/index.js';
+import type { EventJournal } from './events.js';
+
+const log = logger('cluster-gc');
+export const NODES_PREFIX = 'nodes/';
+const LEADER_KEY = 'leaders/gc';
+const AFFINITIES = 'ipam/affinities/';
+
+const gcLeader = new Gauge({ name: 'uplink_gc_leader', help: '1 when this agent is the cluster-wide GC leader', registers: [registry] });
+const reclaimed = new Counter({ name: 'uplink_ipam_nodes_reclaimed_total', help: 'Removed nodes whose blocks were reclaimed', registers: [registry] });
+
+export interface NodeRecord {
+  node: string;
+  registeredAt: string;
+  labels: Record<string, string>;
+}
+
+export async function registerNode(store: Datastore, node: string, labels: Record<string, string>): Promise<void> {
+  const rec: NodeRecord = { node, registeredAt: new Date().toISOString(), labels };
+  try {
+    await store.create(`${NODES_PREFIX}${node}`, rec as never);
+  } catch (err) {
+    if (!isDatastoreError(err, 'exists')) throw err;
+  }
+}
+
+export class ClusterGc {
+  private lease: Lease | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private leader = false;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Datastore,
+    private readonly ipam: Ipam,
+    private readonly node: string,
+    private readonly journal: EventJournal,
+    private readonly intervalMs = 5000,
+  ) {}
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  start(): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      void this.round().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
+        this.timer?.unref();
+      });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.lease) await this.lease.revoke().catch(() => undefined);
+    this.setLeader(false);
+  }
+
+  private setLeader(v: boolean): void {
+    if (v !== this.leader) this.journal.add('leader', v ? 'this agent is now the cluster GC leader' : 'no longer the cluster GC leader');
+    this.leader = v;
+    gcLeader.set(v ? 1 : 0);
+  }
+
+  /** One campaign + work round: keep or take the lease, then reclaim removed nodes if leader. */
+  async round(): Promise<string[]> {
+    try {
+      if (this.lease && this.leader) {
+        await this.lease.keepAlive();
+      } else {
+        this.lease ??= await this.store.grantLease(Math.max(3, Math.ceil((this.intervalMs * 3) / 1000)));
+        try {
+          await this.store.create(LEADER_KEY, { node: this.node, since: new Date().toISOString() } as never, { lease: this.lease.id });
+          this.setLeader(true);
+        } catch (err) {
+          if (!isDatastoreError(err, 'exists')) throw err;
+          this.setLeader(false);
+        }
+      }
+      return this.leader ? await this.reclaimRemoved() : [];
+    } catch (err) {
+      // A lost lease (not-found on keepalive) or an unreachable store: step down, campaign again.
+      log.warn({ err }, 'cluster GC round failed');
+      this.lease = undefined;
+      this.setLeader(false);
+      return [];
+    }
+  }
+
+  private async reclaimRemoved(): Promise<string[]> {
+    const known = new Set((await this.store.list<NodeRecord>(NODES_PREFIX)).items.map((i) => i.value.node));
+    const owners = new Set((await this.store.list<BlockAffinity>(AFFINITIES)).items.map((i) => i.value.node));
+    const done: string[] = [];
+    for (const n of owners) {
+      if (known.has(n)) continue;
+      const r = await this.ipam.reclaimNode(n);
+      reclaimed.inc();
+      done.push(n);
+      this.journal.add('ipam', `node ${n} was removed: reclaimed ${r.blocksDeleted.length} blocks, released ${r.addressesReleased} addresses`, { ...r });
+    }
+    return done;
+  }
+}

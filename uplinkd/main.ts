@@ -1,0 +1,75 @@
+// uplinkd entry point: `uplinkd --config /etc/uplink/uplinkd.yaml`.
+// Signals: SIGTERM/SIGINT stop gracefully (routes stay, ADDs in flight finish or roll back);
+// SIGHUP reloads the config file without resetting unaffected BGP sessions.
+import { Command } from 'commander';
+import { rootLogger } from '../lib/log.js';
+import { ConfigError } from '../lib/config-check.js';
+import { Agent } from './agent.js';
+import { loadAgentConfig } from './config.js';
+
+const program = new Command('uplinkd')
+  .description('Uplink node agent: IPAM and CNI server, BGP speaker, FIB reconciler')
+  .option('-c, --config <file>', 'configuration file (YAML)', process.env.UPLINK_CONFIG ?? '/etc/uplink/uplinkd.yaml')
+  .option('--check', 'validate the configuration and exit')
+  .version(process.env.npm_package_version ?? '0.1.0');
+
+program.action(async (opts: { config: string; check?: boolean }) => {
+  let cfg;
+  try {
+    cfg = loadAgentConfig(opts.config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`uplinkd: invalid configuration in ${opts.config}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  rootLogger.level = cfg.logLevel;
+  if (opts.check) {
+    // Parsing the BGP part too, so --check catches everything start would.
+    const { parseBgpConfig } = await import('../bgpd/config.js');
+    if (cfg.bgp) {
+      try {
+        parseBgpConfig(cfg.bgp, '');
+      } catch (err) {
+        process.stderr.write(`uplinkd: invalid configuration in ${opts.config}: ${(err as Error).message}\n`);
+        process.exit(2);
+      }
+    }
+    process.stdout.write(`${opts.config}: ok\n`);
+    return;
+  }
+  const agent = new Agent(cfg);
+  let stopping = false;
+  const stop = (sig: string): void => {
+    if (stopping) return;
+    stopping = true;
+    rootLogger.info({ signal: sig }, 'stopping');
+    agent.stop().then(() => process.exit(0), (err: unknown) => {
+      rootLogger.error({ err }, 'error during stop');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    try {
+      void agent.reload(loadAgentConfig(opts.config)).catch((err: unknown) => rootLogger.error({ err }, 'reload failed'));
+    } catch (err) {
+      rootLogger.error({ err }, 'reload rejected: the new configuration is invalid; keeping the running one');
+    }
+  });
+  try {
+    await agent.start();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`uplinkd: invalid configuration in ${opts.config}: ${err.message}\n`);
+      process.exit(2);
+    }
+    rootLogger.fatal({ err }, 'uplinkd failed to start');
+    await agent.stop().catch(() => undefined);
+    process.exit(1);
+  }
+});
+
+await program.parseAsync(process.argv);
