@@ -34,6 +34,8 @@ export interface AgentStatusRecord {
   pid: number;
   startedAt: string;
   updatedAt: string;
+  /** The record is refreshed this often; three missed refreshes and it expires with its lease. */
+  statusIntervalS: number;
   controlSocket: string;
   sessions: unknown[];
   prefixes: { advertised: number; received: number };
@@ -97,6 +99,12 @@ export class Agent {
 
     if (this.cfg.bgp) {
       this.bgp = new BgpBridge(this.cfg, this.journal, (routes) => this.reconciler?.setDesired('rib', routes), () => void this.reconciler?.markConverged());
+      // Our blocks go into the RIB before any session opens: after a restart the peers must receive
+      // them before our End-of-RIB, or they would drop the stale copies (RFC 4724 §4.2) and traffic
+      // to our pods would stop until the re-advertisement arrives.
+      this.blocks = new Set(await this.ipam.blocksOf(this.cfg.nodeName));
+      this.bgp.setLocalPrefixes([...this.blocks].sort());
+      await this.reconciler?.setDesired('blocks', [...this.blocks].sort().map((c) => ({ dst: c, type: 'blackhole' })));
       await this.bgp.start();
     } else {
       // Without BGP there is no End-of-RIB to wait for: our own sources are complete at start.
@@ -125,7 +133,7 @@ export class Agent {
     await this.control.listen(this.cfg.control.socket);
     if (this.cfg.metrics.listen) this.metrics = await startMetricsServer(this.cfg.metrics.listen);
     await this.publishStatus();
-    this.statusTimer = setInterval(() => void this.publishStatus(), 10_000);
+    this.statusTimer = setInterval(() => void this.publishStatus(), this.cfg.control.statusIntervalSeconds * 1000);
     this.statusTimer.unref();
     log.info({ node: this.cfg.nodeName, control: this.cfg.control.socket, cni: this.cfg.cni.enabled ? this.cfg.cni.socket : null }, 'uplinkd started');
   }
@@ -208,6 +216,7 @@ export class Agent {
       pid: process.pid,
       startedAt: this.startedAt,
       updatedAt: new Date().toISOString(),
+      statusIntervalS: this.cfg.control.statusIntervalSeconds,
       controlSocket: this.cfg.control.socket,
       sessions: this.bgp?.neighborsSummary() ?? [],
       prefixes: this.bgp?.prefixCounts() ?? { advertised: 0, received: 0 },
@@ -225,7 +234,7 @@ export class Agent {
     await updatePoolGauges(store).catch((err: unknown) => log.warn({ err }, 'pool metrics'));
     const key = `${AGENTS_PREFIX}${this.cfg.nodeName}`;
     try {
-      if (!this.lease) this.lease = await store.grantLease(30);
+      if (!this.lease) this.lease = await store.grantLease(3 * this.cfg.control.statusIntervalSeconds);
       else await this.lease.keepAlive();
       const rec = this.statusRecord();
       const cur = await store.get(key);

@@ -46,6 +46,8 @@ export interface RibEntryView {
 export function bgpConfigOf(cfg: AgentConfig): BgpConfig {
   const raw = { ...(cfg.bgp ?? {}) };
   delete raw.bfd;
+  // Safe default import (design): prefixes inside our pools only, unless the operator says otherwise.
+  if (raw.importPools === undefined && cfg.pools.length) raw.importPools = cfg.pools.map((p) => p.cidr);
   return parseBgpConfig(raw, cfg.file ? '' : 'bgp');
 }
 

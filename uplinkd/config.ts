@@ -26,7 +26,8 @@ export interface AgentConfig {
   pools: IpPool[];
   cni: { enabled: boolean; socket: string; sweepIntervalSeconds: number };
   routes: { enabled: boolean; table: number; resyncIntervalSeconds: number; staleTimeoutSeconds: number; lockFile: string };
-  control: { socket: string };
+  /** statusIntervalSeconds: how often the agent publishes its status record (TTL = 3x). */
+  control: { socket: string; statusIntervalSeconds: number };
   metrics: { listen: string | null };
   logLevel: string;
   /** The BGP part, still raw: bgpd/config.ts validates it (undefined = BGP disabled). */
@@ -68,7 +69,7 @@ export function parseAgentConfig(doc: unknown): AgentConfig {
   const routesO = optObj(root, 'routes', 'routes');
   noExtraKeys(routesO, 'routes', ['enabled', 'table', 'resyncIntervalSeconds', 'staleTimeoutSeconds', 'lockFile']);
   const controlO = optObj(root, 'control', 'control');
-  noExtraKeys(controlO, 'control', ['socket']);
+  noExtraKeys(controlO, 'control', ['socket', 'statusIntervalSeconds']);
   const metricsO = optObj(root, 'metrics', 'metrics');
   noExtraKeys(metricsO, 'metrics', ['listen']);
   const logO = optObj(root, 'log', 'log');
@@ -102,7 +103,10 @@ export function parseAgentConfig(doc: unknown): AgentConfig {
       staleTimeoutSeconds: optInt(routesO.staleTimeoutSeconds, 'routes.staleTimeoutSeconds', 1, 3600, 120),
       lockFile: optStr(routesO.lockFile, 'routes.lockFile', '/run/uplink/fib.lock'),
     },
-    control: { socket: optStr(controlO.socket, 'control.socket', '/run/uplink/control.sock') },
+    control: {
+      socket: optStr(controlO.socket, 'control.socket', '/run/uplink/control.sock'),
+      statusIntervalSeconds: optInt(controlO.statusIntervalSeconds, 'control.statusIntervalSeconds', 1, 300, 10),
+    },
     metrics: { listen: metricsO.listen === null || metricsO.listen === '' ? null : optStr(metricsO.listen, 'metrics.listen', '127.0.0.1:9641') },
     logLevel: oneOf(logO.level, 'log.level', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
     bgp,

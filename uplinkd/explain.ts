@@ -4,7 +4,7 @@
 // chosen in our Loc-RIB, installed in our kernel, and (for a local pod) delivered to a live veth.
 import { Address4, Address6 } from 'ip-address';
 import { readSnapshot, type Datastore, type IpamSnapshot, type Block } from '../ipam/index.js';
-import { netlink, type KernelRoute } from '../routes/index.js';
+import { netlink, UPLINK_RT_PROTO, type KernelRoute } from '../routes/index.js';
 import type { CniServer } from '../cni/server/index.js';
 import { AGENTS_PREFIX, type AgentStatusRecord } from './agent.js';
 import type { BgpBridge, NeighborSummary } from './bgp-bridge.js';
@@ -21,7 +21,7 @@ export interface ExplainDeps {
   store: Datastore;
   bgp: BgpBridge | undefined;
   cni: CniServer | undefined;
-  /** Seconds after which an agent's status record counts as stale (it refreshes every 10 s). */
+  /** Seconds after which an agent's status record counts as stale; default 3 refresh periods. */
   staleAfterS?: number;
 }
 
@@ -104,7 +104,7 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
 
   // 3. The owner's agent is alive and advertising.
   const rec = agents.get(podNode);
-  const staleS = deps.staleAfterS ?? 30;
+  const staleS = deps.staleAfterS ?? 3 * (rec?.statusIntervalS ?? 10);
   const ageS = rec ? (Date.now() - Date.parse(rec.updatedAt)) / 1000 : Infinity;
   out.push({
     step: 'owner agent',
@@ -133,12 +133,14 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
 
   // 4. This node: Loc-RIB and kernel.
   const local = podNode === deps.node;
+  let ribPrefix: string | undefined;
   if (!local && deps.bgp) {
     const routes = deps.bgp.routes();
     const match = routes
       .filter((r) => contains(r.prefix, a))
       .sort((x, y) => prefixLen(y.prefix) - prefixLen(x.prefix))[0];
     const best = match?.paths.filter((p) => p.best || p.multipath) ?? [];
+    if (best.length) ribPrefix = match!.prefix;
     out.push({
       step: 'loc-rib',
       ok: best.length > 0,
@@ -156,13 +158,14 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
       detail: kernel ? `kernel routes ${ip} by ${kernel.dst} (${kernel.type}, proto ${kernel.protocol})${kernel.dst !== host ? `: the pod's own ${host} host route is MISSING` : ''}` : `the kernel has no route to ${ip}`,
     });
   } else {
-    out.push({
-      step: 'kernel',
-      ok: kernel !== undefined && kernel.type === 'unicast',
-      detail: kernel
-        ? kernel.type === 'unicast' ? `kernel routes ${ip} by ${kernel.dst} via ${kernel.nexthops.map((n) => n.gateway ?? n.via ?? `dev ${n.dev}`).join(', ')}` : `kernel routes ${ip} by a ${kernel.type} route ${kernel.dst}: the BGP route is missing from the FIB`
-        : `the kernel has no route to ${ip}: the BGP route is missing from the FIB`,
-    });
+    const bgpPrefix = ribPrefix;
+    const ours = kernel !== undefined && kernel.protocol === UPLINK_RT_PROTO && kernel.type === 'unicast';
+    let detail: string;
+    if (!kernel) detail = `the kernel has no route to ${ip}${bgpPrefix ? `: BGP's ${bgpPrefix} is missing from the FIB` : ''}`;
+    else if (ours) detail = `kernel routes ${ip} by ${kernel.dst} via ${kernel.nexthops.map((n) => n.gateway ?? n.via ?? `dev ${n.dev}`).join(', ')}`;
+    else if (bgpPrefix && kernel.dst !== bgpPrefix) detail = `kernel routes ${ip} by ${kernel.dst} (${kernel.type}, proto ${kernel.protocol}), which is not BGP's ${bgpPrefix}: ${prefixLen(kernel.dst) > prefixLen(bgpPrefix) ? 'a more specific route shadows it' : "BGP's route is missing from the FIB"}`;
+    else detail = `kernel routes ${ip} by a ${kernel.type} route ${kernel.dst} (proto ${kernel.protocol}): BGP's route is missing from the FIB`;
+    out.push({ step: 'kernel', ok: ours, detail });
   }
 
   // 5. Local pod: veth and MTU.
