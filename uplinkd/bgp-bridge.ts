@@ -11,6 +11,7 @@ import type { Route } from '../routes/index.js';
 import type { AgentConfig } from './config.js';
 import type { EventJournal } from './events.js';
 import { ControlError, type ControlServer } from './control-server.js';
+import { BfdManager, bfdSessionsFromConfig, bfdShowRows, type BfdStateEvent } from '../bfd/index.js';
 
 const log = logger('agent.bgp');
 
@@ -58,6 +59,9 @@ export class BgpBridge {
   private poll: NodeJS.Timeout | undefined;
   private converged = false;
   private readonly startedAt = Date.now();
+  private bfd: BfdManager | undefined;
+  private bgpCfg: BgpConfig;
+  private bfdRaw: unknown;
 
   constructor(
     cfg: AgentConfig,
@@ -67,24 +71,67 @@ export class BgpBridge {
     /** Sessions that came up with End-of-RIB from every peer, or this long after start. */
     private readonly convergeTimeoutMs = 30_000,
   ) {
-    this.speaker = new BgpSpeaker(bgpConfigOf(cfg));
+    this.bgpCfg = bgpConfigOf(cfg);
+    this.bfdRaw = cfg.bgp?.bfd;
+    this.speaker = new BgpSpeaker(this.bgpCfg);
     this.speaker.onRoutes((changes) => this.applyChanges(changes));
   }
 
   async start(): Promise<void> {
+    this.startBfd();
     await this.speaker.start();
     this.poll = setInterval(() => this.watchSessions(), 500);
     this.poll.unref();
   }
 
+  /**
+   * BFD (RFC 5882 §4.3): when a peer's BFD session fails, tear its BGP session down at once instead of
+   * waiting for the hold timer; the FIB then moves to the remaining next hops. The BGP FSM reconnects
+   * by itself and comes back Established once the peer is reachable again.
+   */
+  private startBfd(): void {
+    if (this.bfdRaw === undefined) return;
+    const peers = this.bgpCfg.peers.map((p) => ({
+      name: p.name,
+      ...(p.address ? { address: p.address } : {}),
+      ...(p.interface ? { interface: p.interface } : {}),
+      ...(p.localAddress ? { localAddress: p.localAddress } : {}),
+      ...(p.multihop ? { multihop: p.multihop } : {}),
+    }));
+    const sessions = bfdSessionsFromConfig(this.bfdRaw as never, peers);
+    if (!sessions.length) return;
+    this.bfd = new BfdManager();
+    for (const s of sessions) this.bfd.addSession(s);
+    this.bfd.on('state', (e: BfdStateEvent) => {
+      this.journal.add('bfd', `BFD ${e.peer}${e.interface ? `%${e.interface}` : ''} ${e.from} -> ${e.to} (${e.diagnostic})`, { ...e });
+      if (!e.failed) return;
+      const peer = this.bgpCfg.peers.find((p) => p.address === e.peer || (e.interface !== undefined && p.interface === e.interface));
+      if (!peer) return;
+      this.journal.add('session', `BFD says ${peer.name} is down: resetting its BGP session now`);
+      try {
+        this.speaker.resetNeighbor(peer.name, 'hard');
+      } catch (err) {
+        log.warn({ err, peer: peer.name }, 'BFD teardown failed');
+      }
+    });
+  }
+
   async stop(): Promise<void> {
+    this.bfd?.close();
     if (this.poll) clearInterval(this.poll);
     // Graceful: peers keep our routes for the restart time (RFC 4724) and we keep theirs in the kernel.
     await this.speaker.stop({ graceful: true });
   }
 
   async reconfigure(cfg: AgentConfig): Promise<void> {
-    await this.speaker.reconfigure(bgpConfigOf(cfg));
+    this.bgpCfg = bgpConfigOf(cfg);
+    await this.speaker.reconfigure(this.bgpCfg);
+    if (JSON.stringify(cfg.bgp?.bfd) !== JSON.stringify(this.bfdRaw)) {
+      this.bfd?.close();
+      this.bfd = undefined;
+      this.bfdRaw = cfg.bgp?.bfd;
+      this.startBfd();
+    }
   }
 
   setLocalPrefixes(prefixes: string[]): void {
@@ -193,6 +240,7 @@ export class BgpBridge {
       }
     };
     c.handle('GET', '/neighbors', () => this.neighborsSummary());
+    c.handle('GET', '/bfd', () => (this.bfd ? bfdShowRows(this.bfd.sessions()) : []));
     c.handle('GET', '/neighbor', (req) => guard(() => this.speaker.neighbor(peerOf(req.query))));
     c.handle('GET', '/routes', (req) => guard(() => this.routes(req.query.get('prefix') ?? undefined)));
     c.handle('GET', '/rib-in', (req) => guard(() => this.speaker.ribIn(peerOf(req.query), req.query.get('which') === 'pre' ? 'pre' : 'post')));

@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedDatastore } from './datastore/embedded.js';
+import { describe, expect, it } from 'vitest';
+import { ipamScenarios } from './test/scenarios.js';
+import { DatastoreError, type Datastore } from './datastore/types.js';
+import { Ipam } from './ipam.js';
+import { putPool } from './pools.js';
+import { readSnapshot } from './show.js';
+import { checkIpam } from './check.js';
+import { handleId, isRetryable } from './types.js';
+
+ipamScenarios('embedded', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'uplink-ipam-'));
+  const store = new EmbeddedDatastore({ kind: 'embedded', path: join(dir, 'ipam.db'), pollMs: 10 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+/** Fault injection over a real store: the next block write lands, but the caller is told `timeout`. */
+class LostReplyStore {
+  armed = false;
+  constructor(private readonly inner: Datastore) {}
+  wrap(): Datastore {
+    return new Proxy(this.inner, {
+      get: (target, prop, receiver) => {
+        if (prop === 'compareAndSwap') {
+          return async (key: string, revision: string, value: unknown) => {
+            const out = await target.compareAndSwap(key, revision, value);
+            if (this.armed && key.startsWith('ipam/blocks/')) {
+              this.armed = false;
+              throw new DatastoreError('timeout', 'injected: reply lost after the write landed');
+            }
+            return out;
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
+}
+
+describe('ipam: a block write that landed but timed out', () => {
+  it('the retry adopts the address it got, instead of leaking it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uplink-ipam-'));
+    const real = new EmbeddedDatastore({ kind: 'embedded', path: join(dir, 'ipam.db') });
+    try {
+      const faulty = new LostReplyStore(real);
+      const store = faulty.wrap();
+      await putPool(store, { name: 'v4', cidr: '10.51.0.0/24' });
+      const ipam = new Ipam(store, { node: 'node-a' });
+      await ipam.start();
+      await ipam.allocate({ containerId: 'warm', ifname: 'eth0' });
+      faulty.armed = true;
+      const err = await ipam.allocate({ containerId: 'c1', ifname: 'eth0' }).catch((e: unknown) => e);
+      expect(isRetryable(err)).toBe(true);
+      const before = checkIpam(await readSnapshot(store));
+      expect(before.leaks.map((l) => l.handle)).toEqual([handleId('c1', 'eth0')]);
+      const retry = await ipam.allocate({ containerId: 'c1', ifname: 'eth0' });
+      expect(retry.addresses).toHaveLength(1);
+      expect(retry.addresses[0]!.address).toBe(before.leaks[0]!.address);
+      expect(checkIpam(await readSnapshot(store))).toMatchObject({ leaks: [], duplicates: [], orphanedHandles: [] });
+    } finally {
+      await real.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
