@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { callAgent } from '../client.js';
 import { globals } from '../context.js';
-import { paint, print, renderTable } from '../output.js';
+import { paint, print, renderTable, type Column } from '../output.js';
 import type { IpamShow } from '../../ipam/index.js';
 import type { NeighborDetail, NeighborSummary, RouteView, RibEntryView } from '../../uplinkd/bgp-bridge.js';
 
@@ -91,8 +91,9 @@ export function ipamTables(s: IpamShow): string {
   return `${paint('bold', 'Pools')}\n${pools}\n${paint('bold', 'Blocks')}\n${blocks}`;
 }
 
-function neighborTable(rows: NeighborSummary[]): string {
-  return renderTable(rows, [
+/** The session columns every view shares (status, status --all-nodes, show neighbors). */
+export function neighborColumns<T extends NeighborSummary>(): Column<T>[] {
+  return [
     { header: 'PEER', value: (r) => r.peer },
     { header: 'ASN', value: (r) => r.asn },
     { header: 'STATE', value: (r) => r.state, state: true },
@@ -101,7 +102,11 @@ function neighborTable(rows: NeighborSummary[]): string {
     { header: 'ACCEPTED', value: (r) => r.prefixesAccepted },
     { header: 'SENT', value: (r) => r.prefixesAdvertised },
     { header: 'LAST ERROR', value: (r) => r.lastError },
-  ]);
+  ];
+}
+
+function neighborTable(rows: NeighborSummary[]): string {
+  return renderTable(rows, neighborColumns());
 }
 
 function neighborDetail(n: NeighborDetail): string {

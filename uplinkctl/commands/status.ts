@@ -7,6 +7,7 @@ import { paint, print, renderTable, stateColour } from '../output.js';
 import type { AgentStatusRecord } from '../../uplinkd/agent.js';
 import type { NeighborSummary } from '../../uplinkd/bgp-bridge.js';
 import { readAgentStatuses } from '../datastore.js';
+import { neighborColumns } from './show.js';
 import type { IpamShow } from '../../ipam/index.js';
 
 interface LocalStatus extends AgentStatusRecord {
@@ -43,17 +44,7 @@ function sessionRows(nodes: AgentStatusRecord[]): Array<NeighborSummary & { node
 
 function clusterTable(nodes: AgentStatusRecord[]): string {
   const rows = sessionRows(nodes);
-  const sessions = renderTable(rows, [
-    { header: 'NODE', value: (r) => r.node },
-    { header: 'PEER', value: (r) => r.peer },
-    { header: 'ASN', value: (r) => r.asn },
-    { header: 'STATE', value: (r) => r.state, state: true },
-    { header: 'SINCE', value: (r) => r.since },
-    { header: 'RCVD', value: (r) => r.prefixesReceived },
-    { header: 'ACCEPTED', value: (r) => r.prefixesAccepted },
-    { header: 'SENT', value: (r) => r.prefixesAdvertised },
-    { header: 'LAST ERROR', value: (r) => r.lastError },
-  ]);
+  const sessions = renderTable(rows, [{ header: 'NODE', value: (r) => r.node }, ...neighborColumns<NeighborSummary & { node: string }>()]);
   const summary = renderTable(nodes, [
     { header: 'NODE', value: (n) => n.node },
     { header: 'BLOCKS', value: (n) => n.blocks.join(' ') },
@@ -69,16 +60,7 @@ function localScreen(s: LocalStatus): string {
   const out: string[] = [];
   out.push(`${paint('bold', 'Node')} ${s.node}   pid ${s.pid}   up since ${s.startedAt}   FIB writer: ${stateColour(s.leader ? 'leader' : 'standby')}`);
   out.push(paint('bold', 'BGP sessions'));
-  out.push(renderTable(s.sessions as NeighborSummary[], [
-    { header: 'PEER', value: (r) => r.peer },
-    { header: 'ASN', value: (r) => r.asn },
-    { header: 'STATE', value: (r) => r.state, state: true },
-    { header: 'SINCE', value: (r) => r.since },
-    { header: 'RCVD', value: (r) => r.prefixesReceived },
-    { header: 'ACCEPTED', value: (r) => r.prefixesAccepted },
-    { header: 'SENT', value: (r) => r.prefixesAdvertised },
-    { header: 'LAST ERROR', value: (r) => r.lastError },
-  ]));
+  out.push(renderTable(s.sessions as NeighborSummary[], neighborColumns()));
   if (s.fib) {
     const drift = s.fib.desired - s.fib.installed;
     out.push(`${paint('bold', 'FIB')} desired ${s.fib.desired}, installed ${s.fib.installed}, stale ${s.fib.stale}, ${drift === 0 ? stateColour('ok') : paint('red', `${drift} missing`)}`);
