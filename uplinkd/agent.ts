@@ -15,7 +15,8 @@ import { enableDefaultMetrics } from '../lib/metrics.js';
 import { Ipam, openDatastore, putPool, listPools, readSnapshot, showIpam, checkIpam, type Datastore, type Lease } from '../ipam/index.js';
 import { startCniServer, type CniServer, type Attachment } from '../cni/server/index.js';
 import { ipamPort } from '../cni/server/ipam-adapter.js';
-import { FibReconciler, LockFileElector, type Route } from '../routes/index.js';
+import { FibReconciler, LockFileElector, type LeaderElector, type Route } from '../routes/index.js';
+import { DatastoreLeaseElector } from '../routes/leader-datastore.js';
 import { ControlServer, ControlError } from './control-server.js';
 import { startMetricsServer } from './metrics-server.js';
 import { EventJournal } from './events.js';
@@ -52,7 +53,7 @@ export class Agent {
   private ipam: Ipam | undefined;
   private cni: CniServer | undefined;
   private reconciler: FibReconciler | undefined;
-  private elector: LockFileElector | undefined;
+  private elector: LeaderElector | undefined;
   private bgp: BgpBridge | undefined;
   private gc: ClusterGc | undefined;
   private readonly control = new ControlServer();
@@ -83,9 +84,15 @@ export class Agent {
 
     if (this.cfg.routes.enabled) {
       mkdirSync(dirname(this.cfg.routes.lockFile), { recursive: true });
-      this.elector = new LockFileElector(this.cfg.routes.lockFile, { identity: `${this.cfg.nodeName}/${process.pid}` });
+      // One FIB writer per node: a flock on one host (embedded store, the lab); a datastore lease when
+      // the agent's instances may not share a filesystem (etcd, Kubernetes).
+      const identity = `${this.cfg.nodeName}/${process.pid}`;
+      this.elector = this.cfg.datastore.kind === 'embedded'
+        ? new LockFileElector(this.cfg.routes.lockFile, { identity })
+        : new DatastoreLeaseElector(this.store, `leaders/fib/${this.cfg.nodeName}`, { identity });
       this.elector.on('elected', () => this.journal.add('leader', 'this agent is now the FIB writer'));
       this.elector.on('lost', (why) => this.journal.add('leader', `lost FIB leadership: ${why}`));
+      this.elector.on('error', (err) => this.journal.add('error', `FIB leader election: ${err.message}`));
       this.reconciler = new FibReconciler({
         elector: this.elector,
         resyncIntervalMs: this.cfg.routes.resyncIntervalSeconds * 1000,

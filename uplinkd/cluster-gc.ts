@@ -7,12 +7,12 @@
 import { logger } from '../lib/log.js';
 import { registry } from '../lib/metrics.js';
 import { Gauge, Counter } from 'prom-client';
-import { isDatastoreError, type Datastore, type Ipam, type Lease, type BlockAffinity } from '../ipam/index.js';
+import { isDatastoreError, type Datastore, type Ipam, type BlockAffinity } from '../ipam/index.js';
+import { DatastoreLeaseElector } from '../routes/leader-datastore.js';
 import type { EventJournal } from './events.js';
 
 const log = logger('cluster-gc');
 export const NODES_PREFIX = 'nodes/';
-const LEADER_KEY = 'leaders/gc';
 const AFFINITIES = 'ipam/affinities/';
 
 const gcLeader = new Gauge({ name: 'uplink_gc_leader', help: '1 when this agent is the cluster-wide GC leader', registers: [registry] });
@@ -34,24 +34,35 @@ export async function registerNode(store: Datastore, node: string, labels: Recor
 }
 
 export class ClusterGc {
-  private lease: Lease | undefined;
+  private readonly elector: DatastoreLeaseElector;
   private timer: NodeJS.Timeout | undefined;
-  private leader = false;
   private stopped = false;
 
   constructor(
     private readonly store: Datastore,
     private readonly ipam: Ipam,
-    private readonly node: string,
+    node: string,
     private readonly journal: EventJournal,
     private readonly intervalMs = 5000,
-  ) {}
+  ) {
+    this.elector = new DatastoreLeaseElector(store, 'leaders/gc', { identity: node, intervalMs });
+    this.elector.on('elected', () => {
+      gcLeader.set(1);
+      journal.add('leader', 'this agent is now the cluster GC leader');
+    });
+    this.elector.on('lost', (why) => {
+      gcLeader.set(0);
+      journal.add('leader', `no longer the cluster GC leader (${why})`);
+    });
+    this.elector.on('error', (err) => log.warn({ err }, 'GC leader election'));
+  }
 
   get isLeader(): boolean {
-    return this.leader;
+    return this.elector.isLeader;
   }
 
   start(): void {
+    this.elector.start();
     const tick = (): void => {
       if (this.stopped) return;
       void this.round().finally(() => {
@@ -65,52 +76,28 @@ export class ClusterGc {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.lease) await this.lease.revoke().catch(() => undefined);
-    this.setLeader(false);
+    await this.elector.stop();
+    gcLeader.set(0);
   }
 
-  private setLeader(v: boolean): void {
-    if (v !== this.leader) this.journal.add('leader', v ? 'this agent is now the cluster GC leader' : 'no longer the cluster GC leader');
-    this.leader = v;
-    gcLeader.set(v ? 1 : 0);
-  }
-
-  /** One campaign + work round: keep or take the lease, then reclaim removed nodes if leader. */
+  /** One work round: if leader, reclaim every node that has blocks but no registration. */
   async round(): Promise<string[]> {
+    if (!this.elector.isLeader) return [];
     try {
-      if (this.lease && this.leader) {
-        await this.lease.keepAlive();
-      } else {
-        this.lease ??= await this.store.grantLease(Math.max(3, Math.ceil((this.intervalMs * 3) / 1000)));
-        try {
-          await this.store.create(LEADER_KEY, { node: this.node, since: new Date().toISOString() } as never, { lease: this.lease.id });
-          this.setLeader(true);
-        } catch (err) {
-          if (!isDatastoreError(err, 'exists')) throw err;
-          this.setLeader(false);
-        }
+      const known = new Set((await this.store.list<NodeRecord>(NODES_PREFIX)).items.map((i) => i.value.node));
+      const owners = new Set((await this.store.list<BlockAffinity>(AFFINITIES)).items.map((i) => i.value.node));
+      const done: string[] = [];
+      for (const n of owners) {
+        if (known.has(n)) continue;
+        const r = await this.ipam.reclaimNode(n);
+        reclaimed.inc();
+        done.push(n);
+        this.journal.add('ipam', `node ${n} was removed: reclaimed ${r.blocksDeleted.length} blocks, released ${r.addressesReleased} addresses`, { ...r });
       }
-      return this.leader ? await this.reclaimRemoved() : [];
+      return done;
     } catch (err) {
-      // A lost lease (not-found on keepalive) or an unreachable store: step down, campaign again.
       log.warn({ err }, 'cluster GC round failed');
-      this.lease = undefined;
-      this.setLeader(false);
       return [];
     }
-  }
-
-  private async reclaimRemoved(): Promise<string[]> {
-    const known = new Set((await this.store.list<NodeRecord>(NODES_PREFIX)).items.map((i) => i.value.node));
-    const owners = new Set((await this.store.list<BlockAffinity>(AFFINITIES)).items.map((i) => i.value.node));
-    const done: string[] = [];
-    for (const n of owners) {
-      if (known.has(n)) continue;
-      const r = await this.ipam.reclaimNode(n);
-      reclaimed.inc();
-      done.push(n);
-      this.journal.add('ipam', `node ${n} was removed: reclaimed ${r.blocksDeleted.length} blocks, released ${r.addressesReleased} addresses`, { ...r });
-    }
-    return done;
   }
 }

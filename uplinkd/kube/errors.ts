@@ -1,0 +1,17 @@
+// Errors of the Kubernetes informers: one base class, stable codes.
+import { UplinkError } from '../../lib/errors.js';
+
+export const KubeErrorCode = {
+  /** An annotation the agent reads (uplink.dev/asn, uplink.dev/router-id) has a value it cannot use. */
+  InvalidAnnotation: 'invalid-annotation',
+  /** The informer did not complete its first list in time. */
+  NotSynced: 'not-synced',
+} as const;
+export type KubeErrorCode = (typeof KubeErrorCode)[keyof typeof KubeErrorCode];
+
+export class KubeError extends UplinkError {
+  declare readonly code: KubeErrorCode;
+  constructor(code: KubeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,6 @@
+// BGPPeer resources from the datastore: pure selection (resource.ts), the watching source (source.ts),
+// CLI helpers (store.ts).
+export * from './resource.js';
+export * from './errors.js';
+export { DatastorePeerSource, type PeerListener, type PeerSourceOptions } from './source.js';
+export { listPeerResources, putPeerResource, deletePeerResource, showPeerResources } from './store.js';
