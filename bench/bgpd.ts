@@ -1,0 +1,290 @@
+// bench bgpd: time from Established to all prefixes in the receiver's RIB, for 10k / 100k / 500k IPv4
+// prefixes sent by a raw feeder (pre-encoded UPDATEs, ~800 prefixes each) in a namespace; receivers are
+// our speaker (in a child process inside the namespace, so its RSS is its own), BIRD 2, FRR and GoBGP in
+// the same run, counts read with birdc / vtysh / gobgp. Peak RSS is VmHWM of the receiving process.
+//
+// Usage: node dist/bench/bgpd.js [sizes...]   (default 10000 100000 500000; 100k runs 3 times, median)
+// Internal: node dist/bench/bgpd.js --receiver N   (our speaker as the receiver)
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Socket } from 'node:net';
+import { Netns, link } from '../test/harness/netns.js';
+import { startBird } from '../test/harness/peers/bird.js';
+import { startFrr } from '../test/harness/peers/frr.js';
+import { startGobgp } from '../test/harness/peers/gobgp.js';
+import { connectTcp } from '../routes/netlink/index.js';
+import { AttrFlag, NlriBuilder, buildOpen, encodeMessage, frame, makeContext, packUpdates, type PathAttribute } from '../bgpd/wire/index.js';
+
+const now = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ------------------------------------------------------------------------------------------------
+// Receiver mode: our speaker, counting its Loc-RIB.
+
+async function receiver(n: number): Promise<void> {
+  const { BgpSpeaker } = await import('../bgpd/speaker.js');
+  const { parseBgpConfig } = await import('../bgpd/config.js');
+  const { logger } = await import('../lib/log.js');
+  const log = logger('bench');
+  log.level = 'warn';
+  const cfg = parseBgpConfig({
+    routerId: '10.0.0.1',
+    asn: 65000,
+    importPools: ['0.0.0.0/0'],
+    listen: { address: '0.0.0.0', port: 179 },
+    peers: [{ name: 'feed', address: '10.0.0.2', asn: 65002, passive: true, families: ['ipv4'], gracefulRestart: false }],
+  });
+  const s = new BgpSpeaker(cfg, { log });
+  let fibCount = 0;
+  s.onRoutes((c) => (fibCount += c.length));
+  await s.start();
+  process.stdout.write('ready\n');
+  let first = 0;
+  for (;;) {
+    const size = s.rib.locRibSize;
+    if (size > 0 && !first) first = now();
+    if (size >= n) break;
+    await sleep(1);
+  }
+  const done = now();
+  const hwm = vmHwmKb(process.pid);
+  process.stdout.write(`${JSON.stringify({ done, first, hwmKb: hwm, fib: fibCount })}\n`);
+  await s.stop({ graceful: true });
+  process.exit(0);
+}
+
+function vmHwmKb(pid: number): number {
+  const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Feeder: pre-encoded UPDATEs, ~800 /24s each, one attribute set per UPDATE (as a real table has).
+// The origin ASNs stay below 65000 (the receivers' AS): a loop would make them drop a whole UPDATE.
+
+function encodeFeed(n: number): Uint8Array[] {
+  const ctx = makeContext({ fourOctetAs: true });
+  const out: Uint8Array[] = [];
+  for (let start = 0; start < n; start += 800) {
+    const b = new NlriBuilder(1, 1, false, 800 * 4 + 16);
+    for (let i = start; i < Math.min(n, start + 800); i++) b.addIpv4((((11 << 24) >>> 0) + i * 256) >>> 0, 24);
+    const attrs: PathAttribute[] = [
+      { kind: 'origin', flags: AttrFlag.Transitive, origin: 0 },
+      { kind: 'as-path', flags: AttrFlag.Transitive, segments: [{ type: 2, asns: [65002, 64512 + ((start / 800) % 400)] }] },
+      { kind: 'next-hop', flags: AttrFlag.Transitive, nextHop: '10.0.0.2' },
+      { kind: 'med', flags: AttrFlag.Optional, value: start },
+    ];
+    out.push(...packUpdates(attrs, b.build(), ctx));
+  }
+  return out;
+}
+
+/** Connect, exchange OPEN/KEEPALIVE, then write every UPDATE; resolves with the time writing started. */
+async function feed(ns: Netns, msgs: Uint8Array[]): Promise<{ t0: number; sock: Socket }> {
+  let sock: Socket | null = null;
+  for (let i = 0; i < 100 && !sock; i++) {
+    try {
+      sock = await connectTcp({ family: 4, netns: ns.path, host: '10.0.0.1', port: 179 });
+    } catch {
+      await sleep(100);
+    }
+  }
+  if (!sock) throw new Error('feeder could not connect');
+  const s = sock;
+  let buf = Buffer.alloc(0);
+  let gotOpen = false;
+  let gotKeepalive = false;
+  let notification = '';
+  s.on('error', () => undefined);
+  s.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    for (;;) {
+      const f = frame(buf, 0, { extendedMessage: false });
+      if (f.kind !== 'message') break;
+      if (f.type === 1) gotOpen = true;
+      if (f.type === 4) gotKeepalive = true;
+      if (f.type === 3) notification = buf.subarray(19, 21).toString('hex');
+      buf = buf.subarray(f.length);
+    }
+  });
+  const ctx = makeContext();
+  s.write(encodeMessage(buildOpen({ asn: 65002, holdTime: 240, bgpId: '10.0.0.2', capabilities: [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }, { kind: 'route-refresh' }] }), ctx));
+  while (!gotOpen) await sleep(1);
+  s.write(encodeMessage({ type: 4 }, ctx));
+  while (!gotKeepalive) await sleep(1);
+  const t0 = now();
+  s.write(Buffer.concat(msgs));
+  // Slow receivers may take longer than their hold time: keep the session alive (RFC 4271 §4.4).
+  const ka = setInterval(() => {
+    if (notification) {
+      console.error(`receiver sent NOTIFICATION ${notification}`);
+      clearInterval(ka);
+      return;
+    }
+    if (!s.destroyed) s.write(encodeMessage({ type: 4 }, ctx));
+  }, 5_000);
+  s.once('close', () => clearInterval(ka));
+  return { t0, sock: s };
+}
+
+async function pollUntil(probe: () => boolean, timeoutMs: number, intervalMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (probe()) return now();
+    if (Date.now() > deadline) throw new Error('receiver did not reach the prefix count in time');
+    await sleep(intervalMs);
+  }
+}
+
+interface Result {
+  seconds: number;
+  rssMb: number;
+}
+
+function topo(): { rx: Netns; tx: Netns } {
+  const rx = Netns.create('ulb');
+  const tx = Netns.create('ulb');
+  link(rx, 'eth0', tx, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
+  return { rx, tx };
+}
+
+async function runOurs(n: number, msgs: Uint8Array[]): Promise<Result> {
+  const { rx, tx } = topo();
+  try {
+    const child = rx.spawn(process.execPath, [fileURLToPath(import.meta.url), '--receiver', String(n)]);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    await pollUntil(() => out.includes('ready'), 20_000, 10);
+    const { t0, sock } = await feed(tx, msgs);
+    await pollUntil(() => out.includes('"done"'), 180_000, 5).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; receiver output: ${out.slice(-2000)}`);
+    });
+    sock.destroy();
+    const line = out.split('\n').find((l) => l.includes('"done"'))!;
+    const r = JSON.parse(line) as { done: number; first: number; hwmKb: number };
+    if (process.env.BENCH_DEBUG) console.error(`uplink ${n}: first prefix after ${(r.first - t0).toFixed(1)} ms, all after ${(r.done - t0).toFixed(1)} ms`);
+    return { seconds: (r.done - t0) / 1000, rssMb: r.hwmKb / 1024 };
+  } finally {
+    tx.destroy();
+    rx.destroy();
+  }
+}
+
+async function runBird(n: number, msgs: Uint8Array[]): Promise<Result> {
+  const { rx, tx } = topo();
+  try {
+    const bird = await startBird(rx, {
+      config: `router id 10.0.0.1;\nprotocol device {}\nprotocol bgp feed { local 10.0.0.1 as 65000; neighbor 10.0.0.2 as 65002; passive on; hold time 240; ipv4 { import all; export none; }; }\n`,
+    });
+    const pid = Number(readFileSync(`${bird.runDir}/bird.pid`, 'utf8').trim());
+    const { t0, sock } = await feed(tx, msgs);
+    const t1 = await pollUntil(() => {
+      const m = /Routes:\s+(\d+) imported/.exec(bird.birdc('show protocols all feed'));
+      return Number(m?.[1] ?? 0) >= n;
+    }, 180_000, 5);
+    const rss = vmHwmKb(pid) / 1024;
+    sock.destroy();
+    await bird.stop({ cleanup: true });
+    return { seconds: (t1 - t0) / 1000, rssMb: rss };
+  } finally {
+    tx.destroy();
+    rx.destroy();
+  }
+}
+
+async function runFrr(n: number, msgs: Uint8Array[]): Promise<Result> {
+  const { rx, tx } = topo();
+  try {
+    const frr = await startFrr(rx, {
+      config: `router bgp 65000\n bgp router-id 10.0.0.1\n no bgp ebgp-requires-policy\n neighbor 10.0.0.2 remote-as 65002\n neighbor 10.0.0.2 passive\n neighbor 10.0.0.2 timers 60 240\n address-family ipv4 unicast\n  neighbor 10.0.0.2 activate\n exit-address-family\n`,
+    });
+    const pid = Number(readFileSync(`${frr.runDir}/bgpd.pid`, 'utf8').trim());
+    const { t0, sock } = await feed(tx, msgs);
+    const t1 = await pollUntil(() => {
+      const j = frr.vtyshJson<{ ipv4Unicast?: { peers?: Record<string, { pfxRcd?: number }> } }>('show bgp summary json');
+      return (j.ipv4Unicast?.peers?.['10.0.0.2']?.pfxRcd ?? 0) >= n;
+    }, 180_000, 5);
+    const rss = vmHwmKb(pid) / 1024;
+    sock.destroy();
+    await frr.stop({ cleanup: true });
+    return { seconds: (t1 - t0) / 1000, rssMb: rss };
+  } finally {
+    tx.destroy();
+    rx.destroy();
+  }
+}
+
+async function runGobgp(n: number, msgs: Uint8Array[]): Promise<Result> {
+  const { rx, tx } = topo();
+  try {
+    const g = await startGobgp(rx, {
+      config: `[global.config]\n  as = 65000\n  router-id = "10.0.0.1"\n  port = 179\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "10.0.0.2"\n    peer-as = 65002\n  [neighbors.timers.config]\n    hold-time = 240\n  [neighbors.transport.config]\n    passive-mode = true\n  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "ipv4-unicast"\n`,
+    });
+    const pidOut = rx.exec('pgrep', ['-n', 'gobgpd']).trim();
+    const pid = Number(pidOut.split('\n').at(-1));
+    const { t0, sock } = await feed(tx, msgs);
+    const t1 = await pollUntil(() => {
+      const m = /Destination:\s*(\d+)/i.exec(g.gobgp('global', 'rib', 'summary', '-a', 'ipv4'));
+      return Number(m?.[1] ?? 0) >= n;
+    }, 180_000, 5);
+    const rss = vmHwmKb(pid) / 1024;
+    sock.destroy();
+    await g.stop({ cleanup: true });
+    return { seconds: (t1 - t0) / 1000, rssMb: rss };
+  } finally {
+    tx.destroy();
+    rx.destroy();
+  }
+}
+
+function median(xs: Result[]): Result {
+  const s = [...xs].sort((a, b) => a.seconds - b.seconds);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--receiver') return receiver(Number(args[1]));
+  const sizes = args.length ? args.map(Number) : [10_000, 100_000, 500_000];
+  const runners: [string, (n: number, m: Uint8Array[]) => Promise<Result>][] = [
+    ['uplink', runOurs],
+    ['bird', runBird],
+    ['frr', runFrr],
+    ['gobgp', runGobgp],
+  ];
+  const only = process.env.BENCH_ONLY?.split(',');
+  for (const n of sizes) {
+    const msgs = encodeFeed(n);
+    const label = n >= 1000 ? `${n / 1000}k` : String(n);
+    const repeat = n === 100_000 ? Number(process.env.BENCH_REPEAT ?? 3) : 1;
+    const results = new Map<string, Result>();
+    for (const [name, run] of runners) {
+      if (only && !only.includes(name)) continue;
+      const rs: Result[] = [];
+      for (let i = 0; i < repeat; i++) {
+        try {
+          rs.push(await run(n, msgs));
+        } catch (err) {
+          console.log(`bench bgpd ${label} ${name}: FAILED ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+      if (!rs.length) continue;
+      const r = median(rs);
+      results.set(name, r);
+      console.log(`bench bgpd ${label} ${name} time-to-rib: ${r.seconds.toFixed(3)} s${repeat > 1 ? ` (median of ${repeat})` : ''}`);
+      console.log(`bench bgpd ${label} ${name} peak-rss: ${r.rssMb.toFixed(1)} MB`);
+    }
+    const ours = results.get('uplink');
+    for (const other of ['bird', 'frr', 'gobgp']) {
+      const o = results.get(other);
+      if (ours && o) console.log(`bench bgpd ${label} uplink/${other} time ratio: ${(ours.seconds / o.seconds).toFixed(2)} x`);
+    }
+    console.log(`bench bgpd ${label} messages: ${msgs.length} UPDATEs`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Rib, type FibChange, type OutboundBatch, type RibPeerInfo } from './rib.js';
+import { parsePrefix, v4Key, formatKey, type PrefixKey } from './prefix.js';
+import { compilePolicy } from './policy.js';
+import { BestReason } from './decision.js';
+import type { Attrs } from './attrs.js';
+
+const seq = (...asns: number[]) => [{ type: 2, asns }];
+const peerInfo = (over: Partial<RibPeerInfo> = {}): RibPeerInfo => ({
+  name: 'p', address: '10.0.0.1', routerId: '1.1.1.1', localAs: 65000, remoteAs: 65001, ebgp: true,
+  rrClient: false, igpMetric: 0, allowasIn: 0, localNextHop: { ipv4: '10.0.0.254' }, nextHopSelf: false, ...over,
+});
+const keys = (...p: string[]) => (visit: (k: PrefixKey, id: number) => void) => p.forEach((x) => visit(parsePrefix(x), 0));
+
+function setup(opts: { maxPaths?: number } = {}) {
+  const rib = new Rib({ localAs: 65000, routerId: '10.255.0.1', ...opts });
+  const fib: FibChange[] = [];
+  const out = new Map<number, OutboundBatch[]>();
+  rib.onFib((c) => fib.push(...c));
+  rib.onOutbound((id, b) => out.set(id, [...(out.get(id) ?? []), b]));
+  return { rib, fib, out };
+}
+
+describe('Rib pipeline', () => {
+  it('announce -> Loc-RIB -> FIB change; withdraw removes; ECMP across two peers', () => {
+    const { rib, fib } = setup({ maxPaths: 4 });
+    const a = rib.addPeer(peerInfo({ name: 'a', address: '10.0.0.1' }));
+    const b = rib.addPeer(peerInfo({ name: 'b', address: '10.0.1.1', routerId: '2.2.2.2' }));
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' }, keys('192.0.2.0/24', '198.51.100.0/24'));
+    rib.flush();
+    expect(fib).toEqual([
+      { prefix: '192.0.2.0/24', family: 'ipv4', nextHops: [{ address: '10.0.0.1' }] },
+      { prefix: '198.51.100.0/24', family: 'ipv4', nextHops: [{ address: '10.0.0.1' }] },
+    ]);
+    fib.length = 0;
+    rib.announce(b, { origin: 0, asPath: seq(65001), nextHop: '10.0.1.1' }, keys('192.0.2.0/24'));
+    rib.flush();
+    expect(fib).toEqual([{ prefix: '192.0.2.0/24', family: 'ipv4', nextHops: [{ address: '10.0.0.1' }, { address: '10.0.1.1' }] }]);
+    fib.length = 0;
+    rib.withdraw(a, keys('192.0.2.0/24', '198.51.100.0/24'));
+    rib.flush();
+    expect(fib).toEqual([
+      { prefix: '192.0.2.0/24', family: 'ipv4', nextHops: [{ address: '10.0.1.1' }] },
+      { prefix: '198.51.100.0/24', family: 'ipv4', nextHops: [] },
+    ]);
+    expect(rib.locRibSize).toBe(1);
+    expect(rib.counts(a).received.ipv4).toBe(0);
+  });
+
+  it('import policy filters into the post-policy Adj-RIB-In; soft reconfiguration re-applies it', () => {
+    const { rib } = setup();
+    const pol = compilePolicy('imp', { terms: [{ match: { prefixList: [{ prefix: '10.244.0.0/16', le: 32 }] }, action: 'accept', set: { localPref: 120 } }] });
+    let info = peerInfo({ importPolicy: pol });
+    const a = rib.addPeer(info);
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' }, keys('10.244.1.0/24', '8.8.8.0/24'));
+    rib.flush();
+    expect(rib.counts(a)).toMatchObject({ received: { ipv4: 2 }, accepted: { ipv4: 1 } });
+    expect(rib.paths(parsePrefix('10.244.1.0/24'))[0]!.attrs.localPref).toBe(120);
+    expect(rib.lookup(parsePrefix('8.8.8.0/24'))).toBeUndefined();
+    info = peerInfo();
+    rib.updatePeer(a, info);
+    rib.reimport(a);
+    rib.flush();
+    expect(rib.lookup(parsePrefix('8.8.8.0/24'))?.nextHops).toEqual([{ address: '10.0.0.1' }]);
+  });
+
+  it('eBGP AS loops and eBGP LOCAL_PREF are dropped; allowas-in lets our AS through', () => {
+    const { rib } = setup();
+    const a = rib.addPeer(peerInfo());
+    rib.announce(a, { origin: 0, asPath: seq(65001, 65000), nextHop: '10.0.0.1', localPref: 999 }, keys('192.0.2.0/24'));
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1', localPref: 999 }, keys('192.0.3.0/24'));
+    rib.flush();
+    expect(rib.lookup(parsePrefix('192.0.2.0/24'))).toBeUndefined();
+    expect(rib.paths(parsePrefix('192.0.3.0/24'))[0]!.attrs.localPref).toBeUndefined();
+    const b = rib.addPeer(peerInfo({ allowasIn: 1, address: '10.0.0.2' }));
+    rib.announce(b, { origin: 0, asPath: seq(65001, 65000), nextHop: '10.0.0.2' }, keys('192.0.2.0/24'));
+    rib.flush();
+    expect(rib.lookup(parsePrefix('192.0.2.0/24'))).toBeDefined();
+  });
+
+  it('export: own prefixes with next-hop-self and our AS prepended, End-of-RIB after the initial table; no transit by default policy', () => {
+    const { rib, out } = setup();
+    const exportOwn = compilePolicy('own', { terms: [{ match: { prefixList: [{ prefix: '10.244.7.0/24' }] }, action: 'accept' }] });
+    const a = rib.addPeer(peerInfo({ exportPolicy: exportOwn }));
+    const b = rib.addPeer(peerInfo({ address: '10.0.1.1', remoteAs: 65002, localNextHop: { ipv4: '10.0.1.254' } }));
+    rib.setLocal(new Map<PrefixKey, Attrs>([[parsePrefix('10.244.7.0/24'), { origin: 0, asPath: [], nextHop: '' }]]));
+    rib.announce(b, { origin: 0, asPath: seq(65002), nextHop: '10.0.1.1' }, keys('203.0.113.0/24'));
+    rib.flush();
+    rib.peerUp(a, ['ipv4']);
+    rib.flush();
+    const batches = out.get(a)!;
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.endOfRib).toEqual(['ipv4']);
+    const ann = [...batches[0]!.announce.entries()];
+    expect(ann).toHaveLength(1);
+    expect(ann[0]![0]).toMatchObject({ nextHop: '10.0.0.254', asPath: [{ type: 2, asns: [65000] }] });
+    expect(ann[0]![1].map(formatKey)).toEqual(['10.244.7.0/24']);
+    // Removing the local prefix withdraws it.
+    rib.setLocal(new Map());
+    rib.flush();
+    expect(out.get(a)!.at(-1)!.withdraw.map(formatKey)).toEqual(['10.244.7.0/24']);
+  });
+
+  it('route reflection: client routes reach non-clients with ORIGINATOR_ID and CLUSTER_LIST; iBGP to iBGP is not reflected otherwise', () => {
+    const { rib, out } = setup();
+    const all = compilePolicy('all', { terms: [], default: 'accept' });
+    const ibgp = { ebgp: false, remoteAs: 65000, exportPolicy: all } as const;
+    const client = rib.addPeer(peerInfo({ ...ibgp, name: 'client', rrClient: true, address: '10.0.0.1', routerId: '1.1.1.1' }));
+    const non1 = rib.addPeer(peerInfo({ ...ibgp, name: 'n1', address: '10.0.0.2', routerId: '2.2.2.2' }));
+    const non2 = rib.addPeer(peerInfo({ ...ibgp, name: 'n2', address: '10.0.0.3', routerId: '3.3.3.3' }));
+    for (const p of [client, non1, non2]) rib.peerUp(p, ['ipv4']);
+    rib.flush();
+    out.clear();
+    rib.announce(client, { origin: 0, asPath: [], nextHop: '10.0.0.1', localPref: 100 }, keys('10.1.0.0/16'));
+    rib.announce(non1, { origin: 0, asPath: [], nextHop: '10.0.0.2', localPref: 100 }, keys('10.2.0.0/16'));
+    rib.flush();
+    const sent = (id: number) => (out.get(id) ?? []).flatMap((b) => [...b.announce.entries()].flatMap(([a, ks]) => ks.map((k) => ({ p: formatKey(k), a }))));
+    expect(sent(non2).map((x) => x.p)).toEqual(['10.1.0.0/16']);
+    expect(sent(non2)[0]!.a).toMatchObject({ originatorId: '1.1.1.1', clusterList: ['10.255.0.1'], nextHop: '10.0.0.1' });
+    expect(sent(client).map((x) => x.p)).toEqual(['10.2.0.0/16']);
+    // A reflected route coming back with our cluster ID is a loop (RFC 4456 §8).
+    rib.announce(non2, { origin: 0, asPath: [], nextHop: '10.0.0.9', localPref: 100, clusterList: ['10.255.0.1'] }, keys('10.3.0.0/16'));
+    rib.flush();
+    expect(rib.lookup(parsePrefix('10.3.0.0/16'))).toBeUndefined();
+  });
+
+  it('graceful restart helper: routes stay (stale) across the restart; End-of-RIB sweeps what was not re-sent', () => {
+    const { rib, fib } = setup();
+    const a = rib.addPeer(peerInfo());
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' }, keys('192.0.2.0/24', '198.51.100.0/24'));
+    rib.flush();
+    fib.length = 0;
+    rib.peerDown(a, true);
+    rib.flush();
+    expect(fib).toEqual([]);
+    expect(rib.staleCount(a)).toBe(2);
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' }, keys('192.0.2.0/24'));
+    rib.flush();
+    expect(fib).toEqual([]);
+    expect(rib.sweepStale(a, 'ipv4')).toBe(1);
+    rib.flush();
+    expect(fib).toEqual([{ prefix: '198.51.100.0/24', family: 'ipv4', nextHops: [] }]);
+  });
+
+  it('enhanced route refresh: BoRR marks stale, EoRR removes what was not re-advertised (RFC 7313 §4.2)', () => {
+    const { rib, fib } = setup();
+    const a = rib.addPeer(peerInfo());
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' }, keys('192.0.2.0/24', '198.51.100.0/24'));
+    rib.flush();
+    fib.length = 0;
+    rib.markStale(a, 'ipv4');
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' }, keys('192.0.2.0/24'));
+    rib.flush();
+    expect(fib).toEqual([]);
+    rib.sweepStale(a, 'ipv4');
+    rib.flush();
+    expect(fib).toEqual([{ prefix: '198.51.100.0/24', family: 'ipv4', nextHops: [] }]);
+  });
+
+  it('reports why the best path won', () => {
+    const { rib } = setup();
+    const a = rib.addPeer(peerInfo({ name: 'a' }));
+    const b = rib.addPeer(peerInfo({ name: 'b', address: '10.0.0.2' }));
+    rib.announce(a, { origin: 0, asPath: seq(65001, 1), nextHop: '10.0.0.1' }, keys('192.0.2.0/24'));
+    rib.announce(b, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.2' }, keys('192.0.2.0/24'));
+    rib.flush();
+    expect(rib.lookup(parsePrefix('192.0.2.0/24'))?.reason).toBe(BestReason.AsPathLength);
+    const paths = rib.paths(parsePrefix('192.0.2.0/24'));
+    expect(paths.find((p) => p.best)?.peer).toBe('b');
+  });
+
+  it('memory: 500k IPv4 prefixes from one peer cost under 200 bytes each', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // No listeners: this measures what the RIB keeps, not a FIB change log.
+    const rib = new Rib({ localAs: 65000, routerId: '10.255.0.1' });
+    const a = rib.addPeer(peerInfo());
+    gc();
+    // Typed-array tables live outside the JS heap: count ArrayBuffer memory too.
+    const used = (): number => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+    const before = used();
+    const N = 500_000;
+    for (let start = 0; start < N; start += 800) {
+      const attrs: Attrs = { origin: 0, asPath: seq(65001, 64512 + (start % 1000)), nextHop: '10.0.0.1', med: start };
+      rib.announce(a, attrs, (visit) => {
+        for (let i = start; i < Math.min(N, start + 800); i++) visit(v4Key(((11 << 24) + i * 256) >>> 0, 24), 0);
+      });
+    }
+    const t0 = performance.now();
+    rib.flush();
+    const t1 = performance.now();
+    gc();
+    const perPrefix = (used() - before) / N;
+    expect(rib.locRibSize).toBe(N);
+    expect(rib.counts(a).accepted.ipv4).toBe(N);
+    console.log(`rib memory: ${perPrefix.toFixed(1)} bytes/prefix, decision ${(t1 - t0).toFixed(0)} ms`);
+    expect(perPrefix).toBeLessThan(200);
+  });
+});

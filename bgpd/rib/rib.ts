@@ -1,0 +1,721 @@
+// The RIB pipeline (RFC 4271 §3.2, §9): Adj-RIB-In (pre-policy) -> import policy -> Adj-RIB-In
+// (post-policy) -> decision -> Loc-RIB -> export rules + export policy -> Adj-RIB-Out.
+//
+// Storage: every stage is a PrefixMap from a prefix to a small integer: an interned attribute set in
+// the Adj-RIBs, an interned path set (the selected best + ECMP paths) in the Loc-RIB. No object per
+// prefix survives a batch.
+//
+// Batching: inputs mark prefixes dirty; the decision runs once per event-loop turn (setImmediate) over
+// the dirty set, then one FIB batch and one outbound batch per peer leave. Ownership: one Rib per
+// speaker, single-threaded; listeners must not call back into the Rib synchronously.
+import { AttrTable, type Attrs, type AttrSet } from './attrs.js';
+import { decide, BestReason, type BestReasonName, type Candidate, type DecisionOptions, type PathSource } from './decision.js';
+import { asLoop, evaluate, matchingTerm, type CompiledPolicy } from './policy.js';
+import { formatKey, keyFamily, PrefixMap, type AddressFamily, type PrefixKey } from './prefix.js';
+import { AsPathSegmentType } from '../wire/types.js';
+import { BgpError, BgpErrorCode } from '../errors.js';
+
+export interface RibPeerInfo {
+  readonly name: string;
+  readonly address: string;
+  readonly routerId: string;
+  readonly localAs: number;
+  readonly remoteAs: number;
+  readonly ebgp: boolean;
+  readonly rrClient: boolean;
+  readonly igpMetric: number;
+  readonly allowasIn: number;
+  readonly importPolicy?: CompiledPolicy;
+  readonly exportPolicy?: CompiledPolicy;
+  /** Our address on the session, per family: the next hop we advertise (next-hop-self). */
+  readonly localNextHop: { readonly ipv4?: string; readonly ipv6?: string; readonly ipv6LinkLocal?: string };
+  readonly nextHopSelf: boolean;
+}
+
+export interface NextHop {
+  readonly address: string;
+  /** Set for IPv6 link-local next hops (unnumbered peers): the interface to reach them through. */
+  readonly linkLocal?: string;
+}
+
+/** One Loc-RIB change for the FIB reconciler: nextHops empty = remove the route. */
+export interface FibChange {
+  readonly prefix: string;
+  readonly family: AddressFamily;
+  readonly nextHops: readonly NextHop[];
+}
+
+export interface OutboundBatch {
+  readonly withdraw: PrefixKey[];
+  /** attribute set -> prefixes to announce with it. */
+  readonly announce: Map<AttrSet, PrefixKey[]>;
+  /** Families for which this batch completes the initial table (send End-of-RIB, RFC 4724 §2). */
+  readonly endOfRib: readonly AddressFamily[];
+}
+
+export interface RibOptions extends DecisionOptions {
+  readonly localAs: number;
+  readonly routerId: string;
+  /** RFC 4456 §7: defaults to the router ID. */
+  readonly clusterId?: string;
+}
+
+interface PeerState {
+  readonly id: number;
+  info: RibPeerInfo;
+  /** pathId -> prefix -> attribute id (RFC 7911: one map per path id; 0 without add-path). */
+  readonly pre: Map<number, PrefixMap>;
+  readonly post: Map<number, PrefixMap>;
+  /** `post` as arrays, for the per-prefix decision loop (no iterator allocation). */
+  postIds: number[];
+  postMaps: PrefixMap[];
+  readonly out: PrefixMap;
+  pending: PrefixMap | null;
+  established: boolean;
+  eorPending: AddressFamily[];
+  stale: PrefixMap | null;
+  source: PathSource;
+}
+
+interface PathRef {
+  readonly peer: number;
+  readonly pathId: number;
+  readonly attr: number;
+}
+
+interface PathSet {
+  readonly key: string;
+  readonly paths: readonly PathRef[];
+  readonly reason: BestReasonName;
+  readonly nextHops: readonly NextHop[];
+  refs: number;
+}
+
+/** Peer id 0 is the speaker itself (locally originated prefixes). */
+export const LOCAL_PEER = 0;
+const LOCAL_SOURCE: PathSource = { local: true, ebgp: false, routerId: '0.0.0.0', address: '0.0.0.0', igpMetric: 0 };
+
+export class Rib {
+  readonly attrs = new AttrTable();
+  private readonly peers = new Map<number, PeerState>();
+  private peerList: PeerState[] = [];
+  private nextPeerId = 1;
+  private readonly local = new PrefixMap();
+  private readonly loc = new PrefixMap();
+  private readonly pathSets: (PathSet | undefined)[] = [];
+  private readonly pathSetByKey = new Map<string, number>();
+  private readonly freePathSets: number[] = [];
+  /** attr * 65536 + peer -> path set id, for single-path sets (see select). */
+  private readonly singleSets = new Map<number, number>();
+  private dirty = new KeyList();
+  private scheduled = false;
+  private readonly fibListeners: ((changes: FibChange[]) => void)[] = [];
+  private outboundListener: ((peerId: number, batch: OutboundBatch) => void) | null = null;
+  private readonly clusterId: string;
+
+  constructor(private opts: RibOptions) {
+    this.clusterId = opts.clusterId ?? opts.routerId;
+  }
+
+  setOptions(opts: RibOptions): void {
+    this.opts = opts;
+  }
+
+  onFib(cb: (changes: FibChange[]) => void): void {
+    this.fibListeners.push(cb);
+  }
+
+  onOutbound(cb: (peerId: number, batch: OutboundBatch) => void): void {
+    this.outboundListener = cb;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Peers
+
+  addPeer(info: RibPeerInfo): number {
+    const id = this.nextPeerId++;
+    this.peers.set(id, {
+      id,
+      info,
+      pre: new Map(),
+      post: new Map(),
+      postIds: [],
+      postMaps: [],
+      out: new PrefixMap(),
+      pending: null,
+      established: false,
+      eorPending: [],
+      stale: null,
+      source: sourceOf(info),
+    });
+    this.peerList = [...this.peers.values()];
+    return id;
+  }
+
+  updatePeer(id: number, info: RibPeerInfo): void {
+    const p = this.peer(id);
+    p.info = info;
+    p.source = sourceOf(info);
+  }
+
+  removePeer(id: number): void {
+    this.peerDown(id, false);
+    this.peers.delete(id);
+    this.peerList = [...this.peers.values()];
+  }
+
+  private peer(id: number): PeerState {
+    const p = this.peers.get(id);
+    if (!p) throw new BgpError(BgpErrorCode.UnknownPeer, `no RIB peer ${id}`);
+    return p;
+  }
+
+  /** Session Established: send the whole table, then End-of-RIB per family. */
+  peerUp(id: number, families: readonly AddressFamily[]): void {
+    const p = this.peer(id);
+    p.established = true;
+    p.eorPending = [...families];
+    this.loc.forEach((key) => this.exportOne(p, key));
+    p.pending ??= new PrefixMap();
+    this.schedule();
+  }
+
+  /**
+   * Session left Established. `graceful` (RFC 4724 §4.2, helper side): keep the routes, marked stale,
+   * until End-of-RIB or `sweepStale`; otherwise withdraw everything now.
+   */
+  peerDown(id: number, graceful: boolean): void {
+    const p = this.peer(id);
+    p.established = false;
+    p.pending = null;
+    p.eorPending = [];
+    p.out.forEach((_k, v) => this.attrs.unref(v));
+    p.out.clear();
+    if (graceful) {
+      const stale = p.stale ?? new PrefixMap();
+      for (const m of p.pre.values()) m.forEach((k) => stale.set(k, 1));
+      p.stale = stale;
+      return;
+    }
+    p.stale = null;
+    for (const m of p.pre.values()) m.forEach((k, v) => { this.attrs.unref(v); this.dirty.push(k); });
+    for (const m of p.post.values()) m.forEach((k, v) => { this.attrs.unref(v); this.dirty.push(k); });
+    p.pre.clear();
+    p.post.clear();
+    p.postIds = [];
+    p.postMaps = [];
+    this.schedule();
+  }
+
+  /** Mark a peer's routes of one family stale without touching anything else (RFC 7313 BoRR). */
+  markStale(id: number, family: AddressFamily): void {
+    const p = this.peer(id);
+    const stale = p.stale ?? new PrefixMap();
+    for (const m of p.pre.values()) m.forEach((k) => { if (keyFamily(k) === family) stale.set(k, 1); });
+    p.stale = stale;
+  }
+
+  /** RFC 4724 §4.2: End-of-RIB (or the stale timer) removes what the restarted peer did not resend. */
+  sweepStale(id: number, family?: AddressFamily): number {
+    const p = this.peer(id);
+    if (!p.stale) return 0;
+    const gone: PrefixKey[] = [];
+    p.stale.forEach((k) => {
+      if (!family || keyFamily(k) === family) gone.push(k);
+    });
+    for (const k of gone) {
+      p.stale.delete(k);
+      for (const pathId of [...p.pre.keys()]) this.removePath(p, k, pathId);
+    }
+    if (p.stale.size === 0) p.stale = null;
+    this.schedule();
+    return gone.length;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Input (Adj-RIB-In)
+
+  /**
+   * Store one UPDATE's announcements. `each` calls `visit` once per prefix (the session walks the NLRI
+   * without allocating). Returns how many were accepted by import policy.
+   */
+  announce(id: number, attrs: Attrs, each: (visit: (key: PrefixKey, pathId: number) => void) => void): number {
+    const p = this.peer(id);
+    // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
+    const clean = p.info.ebgp && attrs.localPref !== undefined ? { ...attrs, localPref: undefined } : attrs;
+    const pre = this.attrs.intern(clean);
+    const rejectAll = this.loops(p, pre);
+    const postCache = new Map<number, number>(); // matched term -> post-policy attribute id (or -2 = reject)
+    let accepted = 0;
+    let lastPathId = -1;
+    let preMap: PrefixMap = new PrefixMap();
+    let postMap: PrefixMap | undefined;
+    each((key, pathId) => {
+      if (pathId !== lastPathId) {
+        // One or two path ids per UPDATE in practice: look the maps up only when it changes.
+        lastPathId = pathId;
+        const m = p.pre.get(pathId);
+        if (m) preMap = m;
+        else p.pre.set(pathId, (preMap = new PrefixMap()));
+        postMap = p.post.get(pathId);
+      }
+      this.attrs.ref(pre.id);
+      const prev = preMap.set(key, pre.id);
+      if (prev !== undefined) this.attrs.unref(prev);
+      p.stale?.delete(key);
+      const postId = rejectAll ? -2 : this.importAttr(p, key, pre, postCache);
+      if (postId >= 0) {
+        if (!postMap) postMap = this.newPost(p, pathId);
+        this.attrs.ref(postId);
+        const prevPost = postMap.set(key, postId);
+        if (prevPost !== undefined) this.attrs.unref(prevPost);
+        accepted++;
+      } else if (postMap) {
+        const prevPost = postMap.delete(key);
+        if (prevPost !== undefined) this.attrs.unref(prevPost);
+      }
+      this.dirty.push(key);
+    });
+    // Release the references taken for the cache entries and by intern().
+    for (const v of postCache.values()) if (v >= 0) this.attrs.unref(v);
+    this.attrs.unref(pre.id);
+    this.schedule();
+    return accepted;
+  }
+
+  withdraw(id: number, each: (visit: (key: PrefixKey, pathId: number) => void) => void): void {
+    const p = this.peer(id);
+    each((key, pathId) => {
+      this.removePath(p, key, pathId);
+      p.stale?.delete(key);
+    });
+    this.schedule();
+  }
+
+  private removePath(p: PeerState, key: PrefixKey, pathId: number): void {
+    const a = p.pre.get(pathId)?.delete(key);
+    if (a !== undefined) this.attrs.unref(a);
+    const b = p.post.get(pathId)?.delete(key);
+    if (b !== undefined) this.attrs.unref(b);
+    if (a !== undefined || b !== undefined) this.dirty.push(key);
+  }
+
+  private newPost(p: PeerState, pathId: number): PrefixMap {
+    const m = new PrefixMap();
+    p.post.set(pathId, m);
+    p.postIds.push(pathId);
+    p.postMaps.push(m);
+    return m;
+  }
+
+  /** RFC 4271 §9.1.2 AS loop; RFC 4456 §8 ORIGINATOR_ID / CLUSTER_LIST loops. */
+  private loops(p: PeerState, a: Attrs): boolean {
+    if (p.info.ebgp && asLoop(a, p.info.localAs, p.info.allowasIn)) return true;
+    if (p.info.ebgp && p.info.localAs !== this.opts.localAs && asLoop(a, this.opts.localAs, p.info.allowasIn)) return true;
+    if (a.originatorId === this.opts.routerId) return true;
+    if (a.clusterList?.includes(this.clusterId)) return true;
+    return false;
+  }
+
+  /** Post-policy attribute id, cached per matched term within one UPDATE (-2 = rejected). */
+  private importAttr(p: PeerState, key: PrefixKey, pre: AttrSet, cache: Map<number, number>): number {
+    const pol = p.info.importPolicy;
+    if (!pol) return pre.id;
+    const term = matchingTerm(pol, key, pre);
+    const hit = cache.get(term);
+    if (hit !== undefined) return hit;
+    const r = evaluate(pol, key, pre);
+    let id = -2;
+    if (r.accept) id = r.changed ? this.attrs.intern(r.attrs).id : (this.attrs.ref(pre.id), pre.id);
+    cache.set(term, id);
+    return id;
+  }
+
+  /** Soft reconfiguration inbound: re-run import policy over the stored pre-policy routes. */
+  reimport(id: number): void {
+    const p = this.peer(id);
+    // Term caches are per pre-policy attribute set: the rewrite depends on the attributes it started from.
+    const caches = new Map<number, Map<number, number>>();
+    for (const [pathId, preMap] of p.pre) {
+      const postMap = p.post.get(pathId) ?? this.newPost(p, pathId);
+      preMap.forEach((key, attrId) => {
+        const pre = this.attrs.get(attrId);
+        let cache = caches.get(attrId);
+        if (!cache) caches.set(attrId, (cache = new Map()));
+        const postId = this.loops(p, pre) ? -2 : this.importAttr(p, key, pre, cache);
+        const prev = postMap.delete(key);
+        if (postId >= 0) {
+          this.attrs.ref(postId);
+          postMap.set(key, postId);
+        }
+        if (prev !== undefined) this.attrs.unref(prev);
+        this.dirty.push(key);
+      });
+    }
+    for (const c of caches.values()) for (const v of c.values()) if (v >= 0) this.attrs.unref(v);
+    this.schedule();
+  }
+
+  /** Re-send everything to a peer (route refresh received, or export policy changed). */
+  reexport(id: number): void {
+    const p = this.peer(id);
+    if (!p.established) return;
+    p.pending ??= new PrefixMap();
+    p.out.forEach((k, v) => {
+      this.attrs.unref(v);
+      p.pending!.set(k, -1);
+    });
+    p.out.clear();
+    this.loc.forEach((key) => this.exportOne(p, key));
+    this.schedule();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Locally originated prefixes (desired state: the caller gives the whole set)
+
+  setLocal(prefixes: ReadonlyMap<PrefixKey, Attrs>): void {
+    const seen = new PrefixMap();
+    for (const [key, a] of prefixes) {
+      seen.set(key, 1);
+      const set = this.attrs.intern(a);
+      const prev = this.local.set(key, set.id);
+      if (prev !== undefined) this.attrs.unref(prev);
+      if (prev !== set.id) this.dirty.push(key);
+    }
+    const gone: PrefixKey[] = [];
+    this.local.forEach((k) => { if (!seen.has(k)) gone.push(k); });
+    for (const k of gone) {
+      this.attrs.unref(this.local.delete(k)!);
+      this.dirty.push(k);
+    }
+    this.schedule();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Decision and output
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Run the decision over everything dirty now (also called by tests and the bench). */
+  flush(): void {
+    this.scheduled = false;
+    const dirty = this.dirty;
+    this.dirty = new KeyList();
+    const changes: FibChange[] = [];
+    const wantFib = this.fibListeners.length > 0;
+    const exporting = [...this.peers.values()].filter((p) => p.established);
+    dirty.forEach((key) => {
+      const next = this.select(key);
+      const prev = this.loc.get(key);
+      if (next === prev) {
+        if (next !== undefined) this.releasePathSet(next); // select() took a reference
+        return;
+      }
+      if (next === undefined) this.loc.delete(key);
+      else this.loc.set(key, next);
+      const prevSet = prev !== undefined ? this.pathSets[prev] : undefined;
+      const nextSet = next !== undefined ? this.pathSets[next] : undefined;
+      if (wantFib) {
+        const prevFib = prevSet && prevSet.paths[0]!.peer !== LOCAL_PEER ? prevSet.nextHops : null;
+        const nextFib = nextSet && nextSet.paths[0]!.peer !== LOCAL_PEER ? nextSet.nextHops : null;
+        if (nextFib) changes.push({ prefix: formatKey(key), family: keyFamily(key), nextHops: nextFib });
+        else if (prevFib) changes.push({ prefix: formatKey(key), family: keyFamily(key), nextHops: [] });
+      }
+      if (prev !== undefined) this.releasePathSet(prev);
+      for (const p of exporting) this.exportOne(p, key);
+    });
+    if (changes.length) for (const l of this.fibListeners) l(changes);
+    for (const p of exporting) this.sendPending(p);
+  }
+
+  /** Interned path set for the prefix (one reference taken), or undefined when no path is left. */
+  private select(key: PrefixKey): number | undefined {
+    // First pass without allocating: most prefixes have exactly one path.
+    let n = 0;
+    let onePeer = 0;
+    let onePath = 0;
+    let oneAttr = 0;
+    const localAttr = this.local.get(key);
+    if (localAttr !== undefined) {
+      n++;
+      oneAttr = localAttr;
+    }
+    const peers = this.peerList;
+    for (let i = 0; i < peers.length; i++) {
+      const p = peers[i]!;
+      for (let j = 0; j < p.postMaps.length; j++) {
+        const a = p.postMaps[j]!.get(key);
+        if (a === undefined) continue;
+        n++;
+        onePeer = p.id;
+        onePath = p.postIds[j]!;
+        oneAttr = a;
+      }
+    }
+    if (n === 0) return undefined;
+    if (n === 1 && onePath === 0) {
+      // The common case: a numeric cache key instead of building a string per prefix.
+      const hit = this.singleSets.get(oneAttr * 65536 + onePeer);
+      if (hit !== undefined) {
+        this.pathSets[hit]!.refs++;
+        return hit;
+      }
+    }
+    const refs: PathRef[] = [];
+    if (localAttr !== undefined) refs.push({ peer: LOCAL_PEER, pathId: 0, attr: localAttr });
+    for (const p of peers) {
+      for (let j = 0; j < p.postMaps.length; j++) {
+        const a = p.postMaps[j]!.get(key);
+        if (a !== undefined) refs.push({ peer: p.id, pathId: p.postIds[j]!, attr: a });
+      }
+    }
+    let chosen: PathRef[];
+    let reason: BestReasonName = BestReason.OnlyPath;
+    if (refs.length === 1) chosen = refs;
+    else {
+      const d = decide(refs.map((r) => this.candidate(r)), this.opts)!;
+      chosen = d.multipath.map((i) => refs[i]!);
+      reason = d.reason;
+    }
+    let skey = '';
+    for (const r of chosen) skey += `${r.peer}:${r.pathId}:${r.attr};`;
+    const found = this.pathSetByKey.get(skey);
+    if (found !== undefined) {
+      this.pathSets[found]!.refs++;
+      return found;
+    }
+    const id = this.freePathSets.pop() ?? this.pathSets.length;
+    for (const r of chosen) this.attrs.ref(r.attr);
+    this.pathSets[id] = { key: skey, paths: chosen, reason, nextHops: this.nextHopsOf(chosen), refs: 1 };
+    this.pathSetByKey.set(skey, id);
+    if (refs.length === 1 && chosen[0]!.pathId === 0) this.singleSets.set(chosen[0]!.attr * 65536 + chosen[0]!.peer, id);
+    return id;
+  }
+
+  private releasePathSet(id: number): void {
+    const s = this.pathSets[id]!;
+    if (--s.refs > 0) return;
+    for (const r of s.paths) this.attrs.unref(r.attr);
+    this.pathSetByKey.delete(s.key);
+    const only = s.paths.length === 1 ? s.paths[0]! : null;
+    if (only && only.pathId === 0 && this.singleSets.get(only.attr * 65536 + only.peer) === id) this.singleSets.delete(only.attr * 65536 + only.peer);
+    this.pathSets[id] = undefined;
+    this.freePathSets.push(id);
+  }
+
+  private nextHopsOf(paths: readonly PathRef[]): NextHop[] {
+    const out: NextHop[] = [];
+    for (const r of paths) {
+      const a = this.attrs.get(r.attr);
+      const p = this.peers.get(r.peer);
+      // RFC 2545 §3: with only a link-local next hop (unnumbered), route via the peer's interface.
+      const nh: NextHop = a.nextHop ? { address: a.nextHop } : a.nextHopLocal ? { address: a.nextHopLocal, linkLocal: p?.info.address ?? '' } : { address: p?.info.address ?? '' };
+      if (!out.some((x) => x.address === nh.address)) out.push(nh);
+    }
+    return out;
+  }
+
+  private candidate(r: PathRef): Candidate {
+    const source = r.peer === LOCAL_PEER ? LOCAL_SOURCE : this.peer(r.peer).source;
+    return { source, attrs: this.attrs.get(r.attr) };
+  }
+
+  /** Export rules (RFC 4271 §9.1.3, RFC 4456 §6) then export policy, into the peer's pending set. */
+  private exportOne(p: PeerState, key: PrefixKey): void {
+    const sid = this.loc.get(key);
+    const set = sid !== undefined ? this.pathSets[sid] : undefined;
+    const attrs = set ? this.exportAttrs(p, key, set.paths[0]!) : null;
+    const prev = p.out.get(key);
+    if (attrs === null) {
+      if (prev === undefined) return;
+      this.attrs.unref(prev);
+      p.out.delete(key);
+      (p.pending ??= new PrefixMap()).set(key, -1);
+      return;
+    }
+    const a = this.attrs.intern(attrs);
+    if (prev === a.id) {
+      this.attrs.unref(a.id);
+      return;
+    }
+    if (prev !== undefined) this.attrs.unref(prev);
+    p.out.set(key, a.id);
+    (p.pending ??= new PrefixMap()).set(key, a.id);
+  }
+
+  private exportAttrs(p: PeerState, key: PrefixKey, best: PathRef): Attrs | null {
+    if (best.peer === p.id) return null; // never back to the peer it came from
+    const src = best.peer === LOCAL_PEER ? null : this.peer(best.peer);
+    // Safe default: without an export policy only our own prefixes leave (no accidental transit).
+    if (!p.info.exportPolicy && src !== null) return null;
+    const a = this.attrs.get(best.attr);
+    // RFC 4456 §6: iBGP-learned routes go to iBGP peers only by reflection.
+    if (src && !src.info.ebgp && !p.info.ebgp) {
+      if (!src.info.rrClient && !p.info.rrClient) return null;
+    }
+    const fam = keyFamily(key);
+    const self = fam === 'ipv4' ? p.info.localNextHop.ipv4 ?? p.info.localNextHop.ipv6 ?? '' : p.info.localNextHop.ipv6 ?? '';
+    const selfLl = fam === 'ipv6' || !p.info.localNextHop.ipv4 ? p.info.localNextHop.ipv6LinkLocal : undefined;
+    let out: Attrs;
+    if (p.info.ebgp) {
+      // §5.1.2: prepend our AS; §5.1.3: next hop self; §5.1.4: MED not propagated; §5.1.5: no LOCAL_PREF.
+      const asn = p.info.localAs;
+      const first = a.asPath[0];
+      const asPath =
+        first && first.type === AsPathSegmentType.AsSequence && first.asns.length < 255
+          ? [{ type: first.type, asns: [asn, ...first.asns] }, ...a.asPath.slice(1)]
+          : [{ type: AsPathSegmentType.AsSequence, asns: [asn] }, ...a.asPath];
+      out = {
+        origin: a.origin,
+        asPath,
+        nextHop: self,
+        ...(selfLl ? { nextHopLocal: selfLl } : {}),
+        ...(src === null && a.med !== undefined ? { med: a.med } : {}),
+        ...(a.atomicAggregate ? { atomicAggregate: true } : {}),
+        ...(a.aggregator ? { aggregator: a.aggregator } : {}),
+        ...(a.communities ? { communities: a.communities } : {}),
+        ...(a.largeCommunities ? { largeCommunities: a.largeCommunities } : {}),
+        ...(a.extCommunities ? { extCommunities: a.extCommunities } : {}),
+        ...(a.unknown ? { unknown: a.unknown } : {}),
+      };
+    } else {
+      const reflect = src !== null && !src.info.ebgp;
+      const nhSelf = src === null || (p.info.nextHopSelf && !reflect) || !a.nextHop;
+      out = {
+        ...a,
+        nextHop: nhSelf ? self : a.nextHop,
+        ...(nhSelf && selfLl ? { nextHopLocal: selfLl } : {}),
+        localPref: a.localPref ?? this.opts.defaultLocalPref ?? 100,
+        ...(reflect
+          ? { originatorId: a.originatorId ?? src.info.routerId, clusterList: [this.clusterId, ...(a.clusterList ?? [])] }
+          : {}),
+      };
+      if (!reflect) {
+        delete (out as { originatorId?: string }).originatorId;
+        delete (out as { clusterList?: readonly string[] }).clusterList;
+      }
+    }
+    const r = evaluate(p.info.exportPolicy, key, out);
+    return r.accept ? r.attrs : null;
+  }
+
+  private sendPending(p: PeerState): void {
+    const pending = p.pending;
+    const eor = p.eorPending;
+    if ((!pending || pending.size === 0) && eor.length === 0) return;
+    p.pending = null;
+    p.eorPending = [];
+    const batch: OutboundBatch = { withdraw: [], announce: new Map(), endOfRib: eor };
+    pending?.forEach((key, v) => {
+      if (v < 0) {
+        batch.withdraw.push(key);
+        return;
+      }
+      const a = this.attrs.get(v);
+      let list = batch.announce.get(a);
+      if (!list) batch.announce.set(a, (list = []));
+      list.push(key);
+    });
+    this.outboundListener?.(p.id, batch);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Introspection (plain data for uplinkctl)
+
+  counts(id: number): { received: Record<AddressFamily, number>; accepted: Record<AddressFamily, number>; advertised: Record<AddressFamily, number> } {
+    const p = this.peer(id);
+    const tally = (maps: Iterable<PrefixMap>): Record<AddressFamily, number> => {
+      const r = { ipv4: 0, ipv6: 0 };
+      for (const m of maps) {
+        const v6 = m.sizeV6;
+        r.ipv4 += m.size - v6;
+        r.ipv6 += v6;
+      }
+      return r;
+    };
+    return { received: tally(p.pre.values()), accepted: tally(p.post.values()), advertised: tally([p.out]) };
+  }
+
+  get locRibSize(): number {
+    return this.loc.size;
+  }
+
+  /** Selected next hops for a prefix (tests, `uplinkctl route`). */
+  lookup(key: PrefixKey): { nextHops: readonly NextHop[]; reason: BestReasonName; local: boolean } | undefined {
+    const id = this.loc.get(key);
+    const s = id !== undefined ? this.pathSets[id] : undefined;
+    if (!s) return undefined;
+    return { nextHops: s.nextHops, reason: s.reason, local: s.paths[0]!.peer === LOCAL_PEER };
+  }
+
+  /** Every path for a prefix with the decision's verdict (recomputed: the decision is pure). */
+  paths(key: PrefixKey): { peer: string; pathId: number; attrs: AttrSet; best: boolean; multipath: boolean; reason: BestReasonName | null }[] {
+    const refs: PathRef[] = [];
+    const la = this.local.get(key);
+    if (la !== undefined) refs.push({ peer: LOCAL_PEER, pathId: 0, attr: la });
+    for (const p of this.peers.values()) for (const [pathId, m] of p.post) {
+      const a = m.get(key);
+      if (a !== undefined) refs.push({ peer: p.id, pathId, attr: a });
+    }
+    const d = decide(refs.map((r) => this.candidate(r)), this.opts);
+    return refs.map((r, i) => ({
+      peer: r.peer === LOCAL_PEER ? 'local' : this.peer(r.peer).info.name,
+      pathId: r.pathId,
+      attrs: this.attrs.get(r.attr),
+      best: d?.best === i,
+      multipath: d?.multipath.includes(i) ?? false,
+      reason: d?.best === i ? d.reason : null,
+    }));
+  }
+
+  forEachLoc(cb: (key: PrefixKey) => void): void {
+    this.loc.forEach((k) => cb(k));
+  }
+
+  /** Adj-RIB-In (pre or post policy) or Adj-RIB-Out of a peer. */
+  adjRib(id: number, which: 'in-pre' | 'in-post' | 'out', cb: (key: PrefixKey, attrs: AttrSet, pathId: number) => void): void {
+    const p = this.peer(id);
+    if (which === 'out') return p.out.forEach((k, v) => cb(k, this.attrs.get(v), 0));
+    for (const [pathId, m] of which === 'in-pre' ? p.pre : p.post) m.forEach((k, v) => cb(k, this.attrs.get(v), pathId));
+  }
+
+  staleCount(id: number): number {
+    return this.peer(id).stale?.size ?? 0;
+  }
+}
+
+/**
+ * Prefixes touched since the last flush, in arrival order. Appending to a typed array is far cheaper than
+ * a hash insert per prefix; duplicates are harmless (the second decision finds nothing changed).
+ */
+class KeyList {
+  private v4 = new Float64Array(1024);
+  private n4 = 0;
+  private readonly v6: string[] = [];
+
+  push(key: PrefixKey): void {
+    if (typeof key === 'string') {
+      this.v6.push(key);
+      return;
+    }
+    if (this.n4 === this.v4.length) {
+      const bigger = new Float64Array(this.v4.length * 2);
+      bigger.set(this.v4);
+      this.v4 = bigger;
+    }
+    this.v4[this.n4++] = key;
+  }
+
+  forEach(cb: (key: PrefixKey) => void): void {
+    for (let i = 0; i < this.n4; i++) cb(this.v4[i]!);
+    for (const k of this.v6) cb(k);
+  }
+}
+
+function sourceOf(info: RibPeerInfo): PathSource {
+  return { local: false, ebgp: info.ebgp, routerId: info.routerId, address: info.address, igpMetric: info.igpMetric };
+}

@@ -1,0 +1,492 @@
+// The BGP speaker: configuration, the listener, one PeerSession per neighbour (configured, dynamic from
+// listen ranges), the RIB, and the plain-data introspection uplinkctl shows. The FIB reconciler
+// subscribes to Loc-RIB changes (onRoutes) or reads the whole desired state (desiredRoutes); the speaker
+// never touches the kernel routing table itself.
+//
+// Ownership: BgpSpeaker owns every PeerSession and the Rib. reconfigure() compares old and new peer
+// configuration and only restarts sessions whose settings changed.
+import { createServer, isIP, type Server, type Socket } from 'node:net';
+import { logger, type Logger } from '../lib/log.js';
+import { BgpError, BgpErrorCode } from './errors.js';
+import type { BgpConfig, ListenRange, PeerConfig } from './config.js';
+import { Rib, type FibChange, type NextHop } from './rib/rib.js';
+import { compilePolicy, type CompiledPolicy, type PolicyDef } from './rib/policy.js';
+import { formatKey, parsePrefix, prefixContains, type PrefixKey } from './rib/prefix.js';
+import { asPathText, type Attrs } from './rib/attrs.js';
+import { PeerSession, type FlapRecord, type LastError, type LocalSettings } from './session/peer.js';
+import { peerMetrics } from './metrics.js';
+import { State } from './fsm/table.js';
+import { communityToString, largeCommunityToString, openCapabilities, type Capability } from './wire/index.js';
+import { listenTcp, nativeAvailable, setMinTtl, setTcpMd5 } from '../routes/netlink/index.js';
+
+export interface SpeakerDeps {
+  readonly log?: Logger;
+  /** Started after a graceful restart: send the R bit, peers keep our routes until End-of-RIB. */
+  readonly restarting?: boolean;
+  /** Open every socket inside this network namespace (path under /var/run/netns). */
+  readonly netns?: string;
+}
+
+export interface NeighborStatus {
+  readonly name: string;
+  readonly address: string;
+  readonly asn: number;
+  readonly state: string;
+  readonly dynamic: boolean;
+  readonly uptimeS: number | null;
+  readonly holdTimeS: number;
+  readonly keepaliveS: number;
+  readonly families: readonly string[];
+  readonly capabilities: { readonly sent: readonly string[]; readonly received: readonly string[] };
+  readonly prefixes: ReturnType<Rib['counts']>;
+  readonly counters: PeerSession['counters'];
+  readonly lastError: LastError | null;
+  readonly flaps: readonly FlapRecord[];
+  readonly connectRetryCounter: number;
+  readonly idleHoldMs: number;
+}
+
+export interface RouteView {
+  readonly prefix: string;
+  readonly paths: readonly {
+    readonly peer: string;
+    readonly pathId: number;
+    readonly nextHop: string;
+    readonly asPath: string;
+    readonly origin: number;
+    readonly localPref: number | null;
+    readonly med: number | null;
+    readonly communities: readonly string[];
+    readonly largeCommunities: readonly string[];
+    readonly best: boolean;
+    readonly multipath: boolean;
+    readonly reason: string | null;
+  }[];
+}
+
+export interface RibEntry {
+  readonly prefix: string;
+  readonly pathId: number;
+  readonly nextHop: string;
+  readonly asPath: string;
+  readonly localPref: number | null;
+  readonly med: number | null;
+}
+
+export class BgpSpeaker {
+  readonly rib: Rib;
+  private cfg: BgpConfig;
+  private readonly log: Logger;
+  private server: Server | null = null;
+  private readonly peers = new Map<string, PeerSession>();
+  private readonly dynamic = new Set<string>();
+  private localPrefixes: string[] = [];
+  private readonly routeListeners: ((changes: FibChange[]) => void)[] = [];
+  private policies = new Map<string, CompiledPolicy>();
+  private defaultImport: CompiledPolicy;
+  private running = false;
+  private restarting: boolean;
+  private readonly netns: string | undefined;
+
+  constructor(cfg: BgpConfig, deps: SpeakerDeps = {}) {
+    this.cfg = cfg;
+    this.log = deps.log ?? logger('bgpd');
+    this.restarting = deps.restarting ?? false;
+    this.netns = deps.netns;
+    this.rib = new Rib(this.ribOptions());
+    peerMetrics.useRib(this.rib);
+    this.policies = compileAll(cfg.policies);
+    this.defaultImport = defaultImportPolicy(cfg);
+    this.rib.onFib((c) => {
+      for (const l of this.routeListeners) l(c);
+    });
+    this.rib.onOutbound((id, batch) => {
+      for (const p of this.peers.values()) if (p.ribId === id) p.sendBatch(batch);
+    });
+  }
+
+  private ribOptions(): ConstructorParameters<typeof Rib>[0] {
+    return {
+      localAs: this.cfg.asn,
+      routerId: this.cfg.routerId,
+      maxPaths: this.cfg.maxPaths,
+      multipathRelax: this.cfg.multipathRelax,
+      ...(this.cfg.clusterId ? { clusterId: this.cfg.clusterId } : {}),
+    };
+  }
+
+  private localSettings = (): LocalSettings => ({
+    asn: this.cfg.asn,
+    routerId: this.cfg.routerId,
+    connectRetryS: this.cfg.connectRetryS,
+    restartTimeS: this.cfg.gracefulRestart.restartTimeS,
+    staleTimeS: this.cfg.gracefulRestart.staleTimeS,
+    restarting: this.restarting,
+  });
+
+  // ------------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.applyLocal();
+    if (this.cfg.listen) await this.listen(this.cfg.listen);
+    for (const pc of this.cfg.peers) this.addPeer(pc);
+    for (const p of this.peers.values()) p.start();
+    // RFC 4724 §4.1: the R bit is only for the sessions right after the restart.
+    setTimeout(() => (this.restarting = false), this.cfg.gracefulRestart.restartTimeS * 1000).unref();
+  }
+
+  /**
+   * `graceful`: close sessions without NOTIFICATION so GR-capable peers keep our routes (we are the
+   * restarting speaker, RFC 4724 §4.1). Otherwise Cease/Administrative Shutdown to every peer.
+   */
+  async stop(opts: { graceful?: boolean; message?: string } = {}): Promise<void> {
+    this.running = false;
+    for (const p of this.peers.values()) {
+      if (opts.graceful) p.abandon();
+      else p.stop(opts.message ?? 'uplinkd stopping');
+    }
+    // Let NOTIFICATIONs reach the wire before the sockets go.
+    await new Promise((r) => setTimeout(r, opts.graceful ? 0 : 50));
+    for (const p of this.peers.values()) p.dispose();
+    this.peers.clear();
+    this.dynamic.clear();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = null;
+  }
+
+  private async listen(l: { address: string; port: number }): Promise<void> {
+    const onConn = (s: Socket): void => this.onIncoming(s);
+    const family = isIP(l.address) === 4 ? 4 : 6;
+    const md5 = this.cfg.peers.filter((p) => p.password && p.address).map((p) => ({ address: md5Address(p.address!, family), key: p.password! }));
+    if ((md5.length || this.netns) && nativeAvailable()) {
+      this.server = await listenTcp({ family, bind: { address: l.address, port: l.port }, md5, ...(this.netns ? { netns: this.netns } : {}) }, onConn);
+      return;
+    }
+    const server = createServer(onConn);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: l.address, port: l.port, ipv6Only: false }, () => {
+        server.removeAllListeners('error');
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  /** The port we listen on (tests bind port 0). */
+  get listenPort(): number | null {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : null;
+  }
+
+  private onIncoming(sock: Socket): void {
+    const remote = (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const scoped = remote.split('%')[0]!;
+    let peer = [...this.peers.values()].find((p) => p.cfg.address === scoped || (p.cfg.interface && p.remoteAddress === scoped));
+    if (!peer) {
+      const range = this.cfg.listenRanges.find((r) => inRange(r, scoped));
+      if (!range || [...this.dynamic].filter((n) => this.peers.get(n)?.cfg.address && inRange(range, this.peers.get(n)!.cfg.address!)).length >= range.limit) {
+        this.log.info({ remote }, 'connection from unknown address rejected');
+        sock.destroy();
+        return;
+      }
+      peer = this.addPeer({ ...range.template, name: `dynamic-${scoped}`, address: scoped, asn: range.asnMin, passive: true }, [range.asnMin, range.asnMax]);
+      this.dynamic.add(peer.name);
+      peer.start();
+    }
+    const ttlHops = peer.cfg.ttlSecurity;
+    if (ttlHops && nativeAvailable()) {
+      try {
+        setMinTtl(sock, isIP(scoped) === 6 ? 6 : 4, 256 - ttlHops);
+      } catch (err) {
+        this.log.warn({ peer: peer.name, err: (err as Error).message }, 'GTSM on accepted socket failed');
+      }
+    }
+    peer.acceptIncoming(sock);
+  }
+
+  private addPeer(pc: PeerConfig, asRange?: readonly [number, number]): PeerSession {
+    if (this.peers.has(pc.name)) throw new BgpError(BgpErrorCode.Config, `duplicate peer ${pc.name}`);
+    const p = new PeerSession(pc, {
+      rib: this.rib,
+      local: this.localSettings,
+      log: this.log,
+      ...(asRange ? { asRange } : {}),
+      ...(this.netns ? { netns: this.netns } : {}),
+      onIdle: (s) => {
+        // Dynamic neighbours exist only while their session does.
+        if (this.dynamic.has(s.name)) {
+          setImmediate(() => {
+            if (s.fsm.state !== State.Idle || !this.dynamic.has(s.name)) return;
+            this.dynamic.delete(s.name);
+            this.peers.delete(s.name);
+            s.dispose();
+          });
+        }
+      },
+    });
+    this.rib.updatePeer(p.ribId, { ...p.ribInfo(), ...this.policyFor(pc) });
+    // Keep policies attached when the session refreshes its RIB info.
+    const orig = p.ribInfo.bind(p);
+    p.ribInfo = () => ({ ...orig(), ...this.policyFor(p.cfg) });
+    this.rib.updatePeer(p.ribId, p.ribInfo());
+    this.peers.set(pc.name, p);
+    if (pc.password && pc.address && this.server && nativeAvailable()) {
+      try {
+        setTcpMd5(this.server, { address: md5Address(pc.address, this.cfg.listen && isIP(this.cfg.listen.address) === 4 ? 4 : 6), key: pc.password });
+      } catch (err) {
+        this.log.warn({ peer: pc.name, err: (err as Error).message }, 'TCP MD5 on listener failed');
+      }
+    }
+    return p;
+  }
+
+  private policyFor(pc: PeerConfig): { importPolicy?: CompiledPolicy; exportPolicy?: CompiledPolicy } {
+    const imp = pc.importPolicy ? this.policies.get(pc.importPolicy) : this.defaultImport;
+    const exp = pc.exportPolicy ? this.policies.get(pc.exportPolicy) : undefined;
+    return { ...(imp ? { importPolicy: imp } : {}), ...(exp ? { exportPolicy: exp } : {}) };
+  }
+
+  /**
+   * Apply a new configuration. Peers whose settings are unchanged keep their sessions; changed ones are
+   * reset; removed ones get Cease/Peer De-configured. Policy-only changes are applied with a soft reset.
+   */
+  async reconfigure(next: BgpConfig): Promise<void> {
+    const prev = this.cfg;
+    if (next.routerId !== prev.routerId || next.asn !== prev.asn || JSON.stringify(next.listen) !== JSON.stringify(prev.listen)) {
+      // Identity changes touch every session (RFC 4271 §4.2 fields of every OPEN).
+      await this.stop({ message: 'router identity changed' });
+      this.cfg = next;
+      this.rib.setOptions(this.ribOptions());
+      this.policies = compileAll(next.policies);
+      this.defaultImport = defaultImportPolicy(next);
+      await this.start();
+      return;
+    }
+    const policiesChanged = JSON.stringify(prev.policies) !== JSON.stringify(next.policies) || JSON.stringify([prev.importPools, prev.importAllow]) !== JSON.stringify([next.importPools, next.importAllow]);
+    this.cfg = next;
+    this.rib.setOptions(this.ribOptions());
+    this.policies = compileAll(next.policies);
+    this.defaultImport = defaultImportPolicy(next);
+    const nextByName = new Map(next.peers.map((p) => [p.name, p]));
+    for (const [name, p] of [...this.peers]) {
+      if (this.dynamic.has(name)) continue;
+      const want = nextByName.get(name);
+      if (!want) {
+        p.stop('peer de-configured');
+        p.dispose();
+        this.peers.delete(name);
+        continue;
+      }
+      const { importPolicy: _i1, exportPolicy: _e1, ...a } = p.cfg;
+      const { importPolicy: _i2, exportPolicy: _e2, ...b } = want;
+      if (JSON.stringify(a) !== JSON.stringify(b)) {
+        p.stop('configuration changed');
+        p.dispose();
+        this.peers.delete(name);
+        const np = this.addPeer(want);
+        np.start();
+        continue;
+      }
+      const policyRefChanged = p.cfg.importPolicy !== want.importPolicy || p.cfg.exportPolicy !== want.exportPolicy;
+      p.cfg = want;
+      this.rib.updatePeer(p.ribId, p.ribInfo());
+      if (policyRefChanged || policiesChanged) {
+        this.rib.reimport(p.ribId);
+        this.rib.reexport(p.ribId);
+      }
+    }
+    for (const pc of next.peers) {
+      if (this.peers.has(pc.name)) continue;
+      this.addPeer(pc).start();
+    }
+    this.applyLocal();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Desired state in, Loc-RIB out
+
+  /** The node's own prefixes (pod CIDR blocks, service IPs): the whole set each time (MetalLB style). */
+  setLocalPrefixes(prefixes: readonly string[]): void {
+    for (const p of prefixes) parsePrefix(p);
+    this.localPrefixes = [...prefixes];
+    this.applyLocal();
+  }
+
+  private applyLocal(): void {
+    const m = new Map<PrefixKey, Attrs>();
+    for (const p of [...this.cfg.advertise, ...this.localPrefixes]) m.set(parsePrefix(p), { origin: 0, asPath: [], nextHop: '' });
+    this.rib.setLocal(m);
+  }
+
+  /** Loc-RIB changes for the FIB, batched per event-loop turn; empty nextHops = remove. */
+  onRoutes(cb: (changes: FibChange[]) => void): () => void {
+    this.routeListeners.push(cb);
+    return () => {
+      const i = this.routeListeners.indexOf(cb);
+      if (i >= 0) this.routeListeners.splice(i, 1);
+    };
+  }
+
+  /** The whole learned table as desired state (for a reconciler's full resync). */
+  desiredRoutes(): { prefix: string; family: 'ipv4' | 'ipv6'; nextHops: readonly NextHop[] }[] {
+    const out: { prefix: string; family: 'ipv4' | 'ipv6'; nextHops: readonly NextHop[] }[] = [];
+    this.rib.forEachLoc((k) => {
+      const r = this.rib.lookup(k);
+      if (r && !r.local) out.push({ prefix: formatKey(k), family: typeof k === 'number' ? 'ipv4' : 'ipv6', nextHops: r.nextHops });
+    });
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Introspection (plain data for uplinkctl)
+
+  neighbors(): NeighborStatus[] {
+    return [...this.peers.values()].map((p) => this.neighborStatus(p));
+  }
+
+  neighbor(name: string): NeighborStatus {
+    return this.neighborStatus(this.peer(name));
+  }
+
+  private peer(name: string): PeerSession {
+    const p = this.peers.get(name) ?? [...this.peers.values()].find((x) => x.cfg.address === name || x.cfg.interface === name);
+    if (!p) throw new BgpError(BgpErrorCode.UnknownPeer, `no neighbor '${name}'`);
+    return p;
+  }
+
+  private neighborStatus(p: PeerSession): NeighborStatus {
+    const snap = p.fsm.snapshot();
+    peerMetrics.prefixes(p);
+    return {
+      name: p.name,
+      address: p.remoteAddress,
+      asn: p.cfg.asn,
+      state: snap.state,
+      dynamic: this.dynamic.has(p.name),
+      uptimeS: snap.establishedAt ? Math.round((Date.now() - snap.establishedAt) / 1000) : null,
+      holdTimeS: snap.negotiatedHoldS,
+      keepaliveS: snap.keepaliveS,
+      families: p.families,
+      capabilities: {
+        sent: p.localOpen ? openCapabilities(p.localOpen).map(capText) : [],
+        received: p.remoteOpen ? openCapabilities(p.remoteOpen).map(capText) : [],
+      },
+      prefixes: this.rib.counts(p.ribId),
+      counters: { ...p.counters },
+      lastError: p.lastError,
+      flaps: [...p.flaps],
+      connectRetryCounter: snap.connectRetryCounter,
+      idleHoldMs: snap.idleHoldMs,
+    };
+  }
+
+  /** Loc-RIB with every path and why the best won; `prefix` limits it to one entry. */
+  routes(prefix?: string): RouteView[] {
+    const keys: PrefixKey[] = [];
+    if (prefix) keys.push(parsePrefix(prefix));
+    else this.rib.forEachLoc((k) => keys.push(k));
+    return keys.map((k) => ({
+      prefix: formatKey(k),
+      paths: this.rib.paths(k).map((p) => ({
+        peer: p.peer,
+        pathId: p.pathId,
+        nextHop: p.attrs.nextHop || p.attrs.nextHopLocal || '',
+        asPath: asPathText(p.attrs.asPath),
+        origin: p.attrs.origin,
+        localPref: p.attrs.localPref ?? null,
+        med: p.attrs.med ?? null,
+        communities: (p.attrs.communities ?? []).map(communityToString),
+        largeCommunities: (p.attrs.largeCommunities ?? []).map((c) => largeCommunityToString(c)),
+        best: p.best,
+        multipath: p.multipath,
+        reason: p.reason,
+      })),
+    }));
+  }
+
+  ribIn(name: string, which: 'pre' | 'post' = 'post'): RibEntry[] {
+    return this.adj(name, which === 'pre' ? 'in-pre' : 'in-post');
+  }
+
+  ribOut(name: string): RibEntry[] {
+    return this.adj(name, 'out');
+  }
+
+  private adj(name: string, which: 'in-pre' | 'in-post' | 'out'): RibEntry[] {
+    const out: RibEntry[] = [];
+    this.rib.adjRib(this.peer(name).ribId, which, (k, a, pathId) =>
+      out.push({ prefix: formatKey(k), pathId, nextHop: a.nextHop || a.nextHopLocal || '', asPath: asPathText(a.asPath), localPref: a.localPref ?? null, med: a.med ?? null }),
+    );
+    return out;
+  }
+
+  /** `hard`: drop and restart the session; `soft-in`: ask for the routes again; `soft-out`: resend ours. */
+  resetNeighbor(name: string, kind: 'hard' | 'soft-in' | 'soft-out' = 'hard'): void {
+    const p = this.peer(name);
+    if (kind === 'hard') p.fsm.reset('reset by operator');
+    else if (kind === 'soft-in') p.requestRefresh();
+    else this.rib.reexport(p.ribId);
+  }
+
+  /** Admin shutdown / enable of one neighbour (RFC 9003 message). */
+  shutdownNeighbor(name: string, message: string): void {
+    this.peer(name).stop(message);
+  }
+
+  enableNeighbor(name: string): void {
+    this.peer(name).fsm.start();
+  }
+}
+
+function compileAll(defs: Readonly<Record<string, PolicyDef>>): Map<string, CompiledPolicy> {
+  return new Map(Object.entries(defs).map(([n, d]) => [n, compilePolicy(n, d)]));
+}
+
+/** Import only prefixes inside the configured pools, or the explicitly allowed ones (§ safe default). */
+function defaultImportPolicy(cfg: BgpConfig): CompiledPolicy {
+  return compilePolicy('default-import', {
+    terms: [
+      ...cfg.importPools.map((p) => ({ name: `pool ${p}`, match: { prefixList: [{ prefix: p, le: p.includes(':') ? 128 : 32 }] }, action: 'accept' as const })),
+      ...cfg.importAllow.map((p) => ({ name: `allow ${p}`, match: { prefixList: [{ prefix: p }] }, action: 'accept' as const })),
+    ],
+    default: 'reject',
+  });
+}
+
+/** A dual-stack (AF_INET6) listener matches IPv4 peers as v4-mapped addresses (RFC 4291 §2.5.5.2). */
+function md5Address(addr: string, listenerFamily: 4 | 6): string {
+  return listenerFamily === 6 && isIP(addr) === 4 ? `::ffff:${addr}` : addr;
+}
+
+function inRange(r: ListenRange, addr: string): boolean {
+  if (!isIP(addr)) return false;
+  try {
+    const k = parsePrefix(`${addr}/${addr.includes(':') ? 128 : 32}`);
+    return prefixContains(parsePrefix(r.prefix), k);
+  } catch {
+    return false;
+  }
+}
+
+function capText(c: Capability): string {
+  switch (c.kind) {
+    case 'multiprotocol':
+      return `multiprotocol ${c.afi}/${c.safi}`;
+    case 'four-octet-as':
+      return `four-octet-as ${c.asn}`;
+    case 'graceful-restart':
+      return `graceful-restart time=${c.restartTime}${c.restarting ? ' restarting' : ''} ${c.families.map((f) => `${f.afi}/${f.safi}${f.forwarding ? '+F' : ''}`).join(',')}`;
+    case 'add-path':
+      return `add-path ${c.families.map((f) => `${f.afi}/${f.safi}:${['', 'rx', 'tx', 'rx+tx'][f.mode] ?? f.mode}`).join(',')}`;
+    case 'extended-next-hop':
+      return `extended-next-hop ${c.families.map((f) => `${f.afi}/${f.safi}->${f.nextHopAfi}`).join(',')}`;
+    case 'unknown':
+      return `unknown ${c.code}`;
+    default:
+      return c.kind;
+  }
+}

@@ -1,0 +1,197 @@
+// Feature interop with FRR in namespaces: graceful restart both ways, max-prefix, TCP MD5, GTSM, route
+// refresh, add-path receive, and route reflection with FRR as the reflector. Each check reads FRR's own
+// JSON and our RIB.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Netns, link, isRoot } from '../../test/harness/netns.js';
+import { startFrr, type FrrPeer } from '../../test/harness/peers/frr.js';
+import { startSpeaker, waitEstablished, waitUntil } from './helpers.js';
+import type { BgpSpeaker } from '../speaker.js';
+
+type Routes = { routes?: Record<string, { stale?: boolean; nexthops?: { ip: string }[]; path?: string }[]> };
+
+function frrConf(extra: { neighbor?: string[]; af?: string[]; networks?: string[]; global?: string[] } = {}): string {
+  return `frr defaults datacenter
+hostname frr-ulb
+router bgp 65001
+ bgp router-id 10.0.0.2
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ no bgp default ipv4-unicast
+${(extra.global ?? []).map((l) => ` ${l}`).join('\n')}
+ neighbor 10.0.0.1 remote-as 65000
+${(extra.neighbor ?? []).map((l) => ` neighbor 10.0.0.1 ${l}`).join('\n')}
+ address-family ipv4 unicast
+  neighbor 10.0.0.1 activate
+${(extra.af ?? []).map((l) => `  ${l}`).join('\n')}
+${(extra.networks ?? ['192.0.2.0/24']).map((n) => `  network ${n}`).join('\n')}
+ exit-address-family
+`;
+}
+
+const OURS = { routerId: '10.0.0.1', asn: 65000, advertise: ['10.244.1.0/24'], importPools: ['192.0.2.0/23', '198.51.100.0/24'] };
+
+describe.skipIf(!isRoot)('FRR feature interop', () => {
+  const cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.reverse()) await c();
+    cleanup.length = 0;
+  });
+
+  function pair(): { us: Netns; them: Netns } {
+    const us = Netns.create('ulb');
+    cleanup.push(() => us.destroy());
+    const them = Netns.create('ulb');
+    cleanup.push(() => them.destroy());
+    link(us, 'eth0', them, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
+    return { us, them };
+  }
+
+  async function up(us: Netns, them: Netns, conf: string, peer: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<{ frr: FrrPeer; speaker: BgpSpeaker; fib: ReturnType<typeof startSpeaker>['fib'] }> {
+    const frr = await startFrr(them, { config: conf });
+    cleanup.push(() => frr.stop({ cleanup: true }));
+    const { speaker, fib } = startSpeaker(us, { ...OURS, ...extra, peers: [{ name: 'frr', address: '10.0.0.2', asn: 65001, families: ['ipv4'], ...peer }] });
+    cleanup.push(() => speaker.stop());
+    await speaker.start();
+    await waitEstablished(speaker, 'frr');
+    await frr.waitState('10.0.0.1');
+    return { frr, speaker, fib };
+  }
+
+  const frrRoute = (frr: FrrPeer, p: string) => frr.vtyshJson<Routes>('show bgp ipv4 unicast json').routes?.[p]?.[0];
+
+  it('graceful restart: FRR keeps our routes while we restart; we keep FRR routes until its End-of-RIB', async () => {
+    const { us, them } = pair();
+    const conf = frrConf({ global: ['bgp graceful-restart', 'bgp graceful-restart restart-time 30'], networks: ['192.0.2.0/24', '193.0.2.0/24'] });
+    const { frr, speaker, fib } = await up(us, them, conf, {}, { importPools: ['192.0.2.0/24', '193.0.2.0/24'] });
+    await waitUntil('FRR has our route', () => frrRoute(frr, '10.244.1.0/24') !== undefined);
+    await waitUntil('we have FRR routes', () => fib.has('192.0.2.0/24') && fib.has('193.0.2.0/24'));
+
+    // We restart (RFC 4724 §4.1): no NOTIFICATION, FRR marks our route stale and keeps it.
+    await speaker.stop({ graceful: true });
+    await waitUntil('FRR marks our route stale', () => frrRoute(frr, '10.244.1.0/24')?.stale === true, 10_000, () => frr.vtysh('show bgp ipv4 unicast 10.244.1.0/24'));
+    const again = startSpeaker(us, { ...OURS, importPools: ['192.0.2.0/24', '193.0.2.0/24'], peers: [{ name: 'frr', address: '10.0.0.2', asn: 65001, families: ['ipv4'] }] }, { restarting: true });
+    cleanup.push(() => again.speaker.stop());
+    await again.speaker.start();
+    await waitEstablished(again.speaker, 'frr');
+    expect(again.speaker.neighbor('frr').capabilities.sent.some((c) => c.includes('graceful-restart') && c.includes('restarting'))).toBe(true);
+    await waitUntil('our End-of-RIB clears the stale flag on FRR', () => frrRoute(frr, '10.244.1.0/24')?.stale !== true && frrRoute(frr, '10.244.1.0/24') !== undefined, 15_000, () => frr.vtysh('show bgp ipv4 unicast 10.244.1.0/24'));
+
+    // FRR restarts: we keep its routes (stale) until its End-of-RIB, then drop what it did not resend.
+    await waitUntil('we have FRR routes again', () => again.fib.has('192.0.2.0/24') && again.fib.has('193.0.2.0/24'));
+    await frr.stop();
+    await waitUntil('our session noticed', () => again.speaker.neighbor('frr').state !== 'Established');
+    expect(again.fib.has('192.0.2.0/24')).toBe(true);
+    expect(again.fib.has('193.0.2.0/24')).toBe(true);
+    const frr2 = await startFrr(them, { config: frrConf({ global: ['bgp graceful-restart'], networks: ['192.0.2.0/24'] }) });
+    cleanup.push(() => frr2.stop({ cleanup: true }));
+    await waitEstablished(again.speaker, 'frr');
+    await waitUntil('End-of-RIB sweeps the route FRR no longer has', () => !again.fib.has('193.0.2.0/24'), 20_000);
+    expect(again.fib.has('192.0.2.0/24')).toBe(true);
+  });
+
+  it('max-prefix teardown sends Cease/Maximum Number of Prefixes Reached and keeps the session down', async () => {
+    const { us, them } = pair();
+    const frr = await startFrr(them, { config: frrConf({ networks: ['192.0.2.0/24', '193.0.2.0/24', '198.51.100.0/24'] }) });
+    cleanup.push(() => frr.stop({ cleanup: true }));
+    const { speaker } = startSpeaker(us, { ...OURS, peers: [{ name: 'frr', address: '10.0.0.2', asn: 65001, families: ['ipv4'], maxPrefix: { ipv4: { limit: 2, action: 'teardown' } } }] });
+    cleanup.push(() => speaker.stop());
+    await speaker.start();
+    await waitUntil('max-prefix tripped', () => speaker.neighbor('frr').lastError?.code === 6, 30_000, () => JSON.stringify(speaker.neighbor('frr')));
+    expect(speaker.neighbor('frr').lastError).toMatchObject({ direction: 'sent', code: 6, subcode: 1 });
+    const j = frr.vtyshJson<Record<string, { lastNotificationReason?: string; lastResetDueTo?: string }>>('show bgp neighbors 10.0.0.1 json')['10.0.0.1']!;
+    expect(JSON.stringify(j)).toMatch(/Maximum Number of Prefixes Reached|Cease/i);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(speaker.neighbor('frr').state).toBe('Idle');
+  });
+
+  it('TCP MD5 (RFC 2385) and GTSM (RFC 5082) sessions come up with FRR', async () => {
+    const { us, them } = pair();
+    const { frr, speaker } = await up(us, them, frrConf({ neighbor: ['password s3cret-key', 'ttl-security hops 1'] }), { password: 's3cret-key', ttlSecurity: 1 });
+    expect(speaker.neighbor('frr').state).toBe('Established');
+    const j = frr.vtyshJson<Record<string, Record<string, unknown>>>('show bgp neighbors 10.0.0.1 json')['10.0.0.1']!;
+    expect(j.bgpState).toBe('Established');
+    // Kernel view: the established socket in our namespace carries the MD5 option.
+    const ss = us.exec('ss', ['-tni', 'state', 'established', '( sport = :179 or dport = :179 )']);
+    expect(ss).toMatch(/md5/);
+  });
+
+  it('route refresh both ways, and add-path receive from FRR', async () => {
+    const { us, them } = pair();
+    const { frr, speaker } = await up(us, them, frrConf({ af: ['neighbor 10.0.0.1 addpath-tx-all-paths'] }), { addPath: 'receive' });
+    await waitUntil('we have the route', () => speaker.ribIn('frr').some((e) => e.prefix === '192.0.2.0/24'), 20_000, () => JSON.stringify(speaker.neighbor('frr')) + frr.vtysh('show bgp neighbors 10.0.0.1'));
+    expect(speaker.ribIn('frr').find((e) => e.prefix === '192.0.2.0/24')!.pathId).not.toBe(0);
+    expect(speaker.neighbor('frr').capabilities.received.some((c) => c.startsWith('add-path 1/1:rx+tx') || c.startsWith('add-path 1/1:tx'))).toBe(true);
+    // FRR asks us for a refresh: we answer (enhanced route refresh markers included).
+    frr.vtysh('clear bgp ipv4 unicast 10.0.0.1 soft out');
+    frr.vtysh('clear bgp ipv4 unicast 10.0.0.1 soft in');
+    await waitUntil('route refresh received', () => speaker.neighbor('frr').counters.routeRefreshIn >= 1, 10_000);
+    // We ask FRR: its UPDATEs arrive again.
+    const before = speaker.neighbor('frr').counters.updatesIn;
+    speaker.resetNeighbor('frr', 'soft-in');
+    await waitUntil('FRR re-sent its routes', () => speaker.neighbor('frr').counters.updatesIn > before, 10_000);
+    expect(speaker.neighbor('frr').state).toBe('Established');
+    expect(speaker.neighbor('frr').flaps).toHaveLength(0);
+  });
+
+  it('dynamic neighbour from a listen range (source prefix + AS range)', async () => {
+    const { us, them } = pair();
+    const frr = await startFrr(them, { config: frrConf() });
+    cleanup.push(() => frr.stop({ cleanup: true }));
+    const { speaker, fib } = startSpeaker(us, { ...OURS, listenRanges: [{ prefix: '10.0.0.0/30', asnRange: [65001, 65010], families: ['ipv4'] }] });
+    cleanup.push(() => speaker.stop());
+    await speaker.start();
+    await frr.waitState('10.0.0.1');
+    const n = speaker.neighbors();
+    expect(n).toHaveLength(1);
+    expect(n[0]).toMatchObject({ name: 'dynamic-10.0.0.2', dynamic: true, state: 'Established' });
+    await waitUntil('routes from the dynamic neighbour', () => fib.has('192.0.2.0/24'));
+    await waitUntil('FRR has our route', () => frrRoute(frr, '10.244.1.0/24') !== undefined);
+  });
+
+  it('route-reflector client: FRR reflects one of our clients to another with ORIGINATOR_ID and CLUSTER_LIST', async () => {
+    const a = Netns.create('ulb');
+    cleanup.push(() => a.destroy());
+    const b = Netns.create('ulb');
+    cleanup.push(() => b.destroy());
+    const rr = Netns.create('ulb');
+    cleanup.push(() => rr.destroy());
+    link(a, 'eth0', rr, 'eth0', ['10.0.1.1/30'], ['10.0.1.2/30']);
+    link(b, 'eth0', rr, 'eth1', ['10.0.2.1/30'], ['10.0.2.2/30']);
+    const frr = await startFrr(rr, {
+      config: `frr defaults datacenter
+router bgp 65000
+ bgp router-id 10.0.9.9
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ neighbor 10.0.1.1 remote-as 65000
+ neighbor 10.0.2.1 remote-as 65000
+ address-family ipv4 unicast
+  neighbor 10.0.1.1 activate
+  neighbor 10.0.1.1 route-reflector-client
+  neighbor 10.0.2.1 activate
+  neighbor 10.0.2.1 route-reflector-client
+ exit-address-family
+`,
+    });
+    cleanup.push(() => frr.stop({ cleanup: true }));
+    const exportAll = { policies: { all: { terms: [], default: 'accept' } } };
+    const sa = startSpeaker(a, { routerId: '10.0.1.1', asn: 65000, advertise: ['10.244.1.0/24'], ...exportAll, peers: [{ name: 'rr', address: '10.0.1.2', asn: 65000, families: ['ipv4'] }] });
+    cleanup.push(() => sa.speaker.stop());
+    const sb = startSpeaker(b, { routerId: '10.0.2.1', asn: 65000, importPools: ['10.244.0.0/16'], ...exportAll, peers: [{ name: 'rr', address: '10.0.2.2', asn: 65000, families: ['ipv4'] }] });
+    cleanup.push(() => sb.speaker.stop());
+    await sa.speaker.start();
+    await sb.speaker.start();
+    await waitEstablished(sa.speaker, 'rr');
+    await waitEstablished(sb.speaker, 'rr');
+    await waitUntil('B learns A via the reflector', () => sb.fib.has('10.244.1.0/24'), 20_000, () => frr.vtysh('show bgp ipv4 unicast'));
+    expect(sb.fib.get('10.244.1.0/24')!.nextHops).toEqual([{ address: '10.0.1.1' }]);
+    const path = sb.speaker.rib.paths(parsePrefixLocal('10.244.1.0/24'))[0]!;
+    expect(path.attrs.originatorId).toBe('10.0.1.1');
+    expect(path.attrs.clusterList).toEqual(['10.0.9.9']);
+    expect(path.attrs.localPref).toBe(100);
+    const j = frr.vtyshJson<Routes>('show bgp ipv4 unicast json').routes?.['10.244.1.0/24']?.[0];
+    expect(j?.nexthops?.[0]?.ip).toBe('10.0.1.1');
+  });
+});
+
+import { parsePrefix as parsePrefixLocal } from '../rib/prefix.js';

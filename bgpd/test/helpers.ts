@@ -1,0 +1,33 @@
+// Shared helpers for the speaker's namespace tests: build a speaker inside a Netns and wait on it.
+import type { Netns } from '../../test/harness/netns.js';
+import { waitFor } from '../../test/harness/peers/common.js';
+import { parseBgpConfig } from '../config.js';
+import { BgpSpeaker } from '../speaker.js';
+import type { FibChange } from '../rib/rib.js';
+import { logger } from '../../lib/log.js';
+
+export function startSpeaker(ns: Netns, yamlLike: Record<string, unknown>, opts: { restarting?: boolean } = {}): { speaker: BgpSpeaker; fib: Map<string, FibChange> } {
+  const cfg = parseBgpConfig({ connectRetry: 2, ...yamlLike });
+  const log = logger('bgpd-test');
+  log.level = process.env.UPLINK_LOG_LEVEL ?? 'warn';
+  const speaker = new BgpSpeaker(cfg, { netns: ns.path, log, ...(opts.restarting ? { restarting: true } : {}) });
+  const fib = new Map<string, FibChange>();
+  speaker.onRoutes((changes) => {
+    for (const c of changes) {
+      if (c.nextHops.length) fib.set(c.prefix, c);
+      else fib.delete(c.prefix);
+    }
+  });
+  return { speaker, fib };
+}
+
+export async function waitEstablished(speaker: BgpSpeaker, name: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`our session ${name} Established`, () => (speaker.neighbor(name).state === 'Established' ? true : undefined), {
+    timeoutMs,
+    describe: () => JSON.stringify(speaker.neighbor(name), null, 1),
+  });
+}
+
+export async function waitUntil(what: string, probe: () => boolean, timeoutMs = 20_000, describe?: () => string): Promise<void> {
+  await waitFor(what, () => (probe() ? true : undefined), { timeoutMs, ...(describe ? { describe } : {}) });
+}

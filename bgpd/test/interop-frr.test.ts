@@ -1,0 +1,103 @@
+// Interop with a real FRR bgpd in a network namespace: eBGP over IPv4 and IPv6, prefixes exchanged
+// both ways and checked on both sides (FRR's JSON `show` output and our RIB / FIB change stream).
+import { afterEach, describe, expect, it } from 'vitest';
+import { Netns, link, isRoot } from '../../test/harness/netns.js';
+import { startFrr, type FrrPeer } from '../../test/harness/peers/frr.js';
+import { startSpeaker, waitEstablished, waitUntil } from './helpers.js';
+import type { BgpSpeaker } from '../speaker.js';
+
+const FRR_CONF = `
+frr defaults datacenter
+hostname frr-ulb
+router bgp 65001
+ bgp router-id 10.0.0.2
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ no bgp default ipv4-unicast
+ neighbor 10.0.0.1 remote-as 65000
+ neighbor fd00::1 remote-as 65000
+ address-family ipv4 unicast
+  neighbor 10.0.0.1 activate
+  network 192.0.2.0/24
+  network 198.51.100.0/24
+ exit-address-family
+ address-family ipv6 unicast
+  neighbor fd00::1 activate
+  network 2001:db8:1::/48
+ exit-address-family
+`;
+
+describe.skipIf(!isRoot)('interop: FRR eBGP', () => {
+  const cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.reverse()) await c();
+    cleanup.length = 0;
+  });
+
+  it('IPv4 and IPv6 sessions come up and routes flow both ways', async () => {
+    const us = Netns.create('ulb');
+    cleanup.push(() => us.destroy());
+    const them = Netns.create('ulb');
+    cleanup.push(() => them.destroy());
+    link(us, 'eth0', them, 'eth0', ['10.0.0.1/30', 'fd00::1/64'], ['10.0.0.2/30', 'fd00::2/64']);
+    const frr: FrrPeer = await startFrr(them, { config: FRR_CONF });
+    cleanup.push(() => frr.stop({ cleanup: true }));
+    const { speaker, fib } = startSpeaker(us, {
+      routerId: '10.0.0.1',
+      asn: 65000,
+      advertise: ['10.244.1.0/24', 'fd00:244:1::/64'],
+      importPools: ['192.0.2.0/24', '2001:db8::/32'],
+      peers: [
+        { name: 'frr4', address: '10.0.0.2', asn: 65001, families: ['ipv4'] },
+        { name: 'frr6', address: 'fd00::2', asn: 65001, families: ['ipv6'] },
+      ],
+    });
+    cleanup.push(() => speaker.stop());
+    await speaker.start();
+    await waitEstablished(speaker, 'frr4');
+    await waitEstablished(speaker, 'frr6');
+    await frr.waitState('10.0.0.1');
+    await frr.waitState('fd00::1');
+
+    // Ours in FRR.
+    await waitUntil('FRR has our IPv4 prefix', () => hasRoute(frr, 'ipv4', '10.244.1.0/24'), 20_000, () => frr.vtysh('show bgp ipv4 unicast'));
+    await waitUntil('FRR has our IPv6 prefix', () => hasRoute(frr, 'ipv6', 'fd00:244:1::/64'), 20_000, () => frr.vtysh('show bgp ipv6 unicast'));
+    const v4 = frr.vtyshJson<{ routes: Record<string, { nexthops: { ip: string }[]; path: string }[]> }>('show bgp ipv4 unicast json');
+    expect(v4.routes['10.244.1.0/24']![0]!.nexthops[0]!.ip).toBe('10.0.0.1');
+    expect(v4.routes['10.244.1.0/24']![0]!.path).toBe('65000');
+
+    // Theirs in ours: only the pool member passes the safe default import policy.
+    await waitUntil('we have FRR IPv4 prefix', () => fib.has('192.0.2.0/24'));
+    await waitUntil('we have FRR IPv6 prefix', () => fib.has('2001:db8:1::/48'));
+    expect(fib.get('192.0.2.0/24')!.nextHops).toEqual([{ address: '10.0.0.2' }]);
+    expect(fib.get('2001:db8:1::/48')!.nextHops[0]!.address).toBe('fd00::2');
+    expect(fib.has('198.51.100.0/24')).toBe(false);
+    const n4 = speaker.neighbor('frr4');
+    // FRR reflects our own prefix back (AS path 65001 65000): kept pre-policy, dropped as an AS loop.
+    expect(n4.prefixes.received.ipv4).toBe(3);
+    expect(speaker.ribIn('frr4', 'pre').find((e) => e.prefix === '10.244.1.0/24')?.asPath).toBe('65001 65000');
+    expect(n4.prefixes.accepted.ipv4).toBe(1);
+    expect(n4.capabilities.received.some((c) => c.startsWith('four-octet-as 65001'))).toBe(true);
+    const r = speaker.routes('192.0.2.0/24');
+    expect(r[0]!.paths[0]).toMatchObject({ best: true, asPath: '65001', reason: 'only-path' });
+
+    // Withdraw on FRR reaches us; removing our prefix reaches FRR.
+    frr.configure(['router bgp 65001', 'address-family ipv4 unicast', 'no network 192.0.2.0/24']);
+    await waitUntil('withdrawal reaches us', () => !fib.has('192.0.2.0/24'));
+    speaker.setLocalPrefixes([]);
+    await speaker.reconfigure({ ...currentCfg(speaker), advertise: ['fd00:244:1::/64'] });
+    await waitUntil('FRR drops our IPv4 prefix', () => !hasRoute(frr, 'ipv4', '10.244.1.0/24'), 20_000, () => frr.vtysh('show bgp ipv4 unicast'));
+    // The unaffected sessions stayed up through the reload.
+    expect(speaker.neighbor('frr4').flaps).toHaveLength(0);
+    expect(speaker.neighbor('frr6').flaps).toHaveLength(0);
+  });
+});
+
+function hasRoute(frr: FrrPeer, fam: 'ipv4' | 'ipv6', prefix: string): boolean {
+  const j = frr.vtyshJson<{ routes?: Record<string, unknown[]> }>(`show bgp ${fam} unicast json`);
+  return Boolean(j.routes?.[prefix]);
+}
+
+function currentCfg(s: BgpSpeaker): Parameters<BgpSpeaker['reconfigure']>[0] {
+  return (s as unknown as { cfg: Parameters<BgpSpeaker['reconfigure']>[0] }).cfg;
+}
