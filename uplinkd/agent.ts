@@ -25,6 +25,8 @@ import type { AgentConfig } from './config.js';
 import { BgpBridge } from './bgp-bridge.js';
 import { ClusterGc, registerNode, NODES_PREFIX } from './cluster-gc.js';
 import { updatePoolGauges } from './pool-metrics.js';
+import { DatastorePeerSource, bgpWithDatastorePeers, type BgpPeerResource } from './peers/index.js';
+import { kubeConfigFrom, NodeInformer, PodInformer, PodGc, applyNodeIdentity, removeNodeRecord, type NodeIdentity } from './kube/index.js';
 
 const log = logger('agent');
 
@@ -56,6 +58,12 @@ export class Agent {
   private elector: LeaderElector | undefined;
   private bgp: BgpBridge | undefined;
   private gc: ClusterGc | undefined;
+  private peerSource: DatastorePeerSource | undefined;
+  private peerResources: BgpPeerResource[] = [];
+  private nodes: NodeInformer | undefined;
+  private pods: PodInformer | undefined;
+  private podGcTimer: NodeJS.Timeout | undefined;
+  private nodeId: NodeIdentity | undefined;
   private readonly control = new ControlServer();
   private metrics: Server | undefined;
   private lease: Lease | undefined;
@@ -104,8 +112,16 @@ export class Agent {
       await this.reconciler.start();
     }
 
+    if (this.cfg.datastore.kind === 'kubernetes') await this.startKubernetes();
+    // BGPPeer resources in the datastore (like Calico's) add to the peers of the config file.
+    this.peerSource = new DatastorePeerSource(this.store, (r) => {
+      this.peerResources = r;
+      return this.bgp?.reconfigure(this.effective());
+    });
+    await this.peerSource.start();
+
     if (this.cfg.bgp) {
-      this.bgp = new BgpBridge(this.cfg, this.journal, (routes) => this.reconciler?.setDesired('rib', routes), () => void this.reconciler?.markConverged());
+      this.bgp = new BgpBridge(this.effective(), this.journal, (routes) => this.reconciler?.setDesired('rib', routes), () => void this.reconciler?.markConverged());
       // Our blocks go into the RIB before any session opens: after a restart the peers must receive
       // them before our End-of-RIB, or they would drop the stale copies (RFC 4724 §4.2) and traffic
       // to our pods would stop until the re-advertisement arrives.
@@ -149,8 +165,37 @@ export class Agent {
    * Graceful stop: routes stay in the kernel and peers keep ours (graceful restart), the CNI server
    * finishes or rolls back ADDs in flight before it closes.
    */
+  /** The config as running: file, plus the Node's ASN/router-ID annotations and labels, plus BGPPeers. */
+  private effective(cfg = this.cfg): AgentConfig {
+    const { bgp, nodeLabels } = applyNodeIdentity(cfg.bgp, cfg.nodeLabels, this.nodeId);
+    return { ...cfg, nodeLabels, bgp: bgp && bgpWithDatastorePeers(bgp, this.peerResources, cfg.nodeName, nodeLabels) };
+  }
+
+  /** Node and Pod informers: identity from the Node object, Node deletion = removal, pod-list GC. */
+  private async startKubernetes(): Promise<void> {
+    const ds = this.cfg.datastore as { kubeconfig?: string };
+    const kc = kubeConfigFrom(ds.kubeconfig ? { kubeconfig: ds.kubeconfig } : {});
+    this.nodes = new NodeInformer(kc, this.cfg.nodeName, {
+      self: (id) => {
+        this.nodeId = id;
+        void this.bgp?.reconfigure(this.effective());
+      },
+      nodeDeleted: (n) => void removeNodeRecord(this.store!, n).then((gone) => gone && this.journal.add('ipam', `Node ${n} was deleted in the API server: its blocks will be reclaimed`)),
+    });
+    await this.nodes.start();
+    this.pods = new PodInformer(kc, this.cfg.nodeName);
+    await this.pods.start();
+    const podGc = new PodGc(this.ipam!, this.pods, { node: this.cfg.nodeName });
+    this.podGcTimer = setInterval(() => void podGc.run().catch((err: unknown) => log.warn({ err }, 'pod GC')), 30_000);
+    this.podGcTimer.unref();
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
+    if (this.podGcTimer) clearInterval(this.podGcTimer);
+    await this.peerSource?.stop();
+    await this.nodes?.stop();
+    await this.pods?.stop();
     if (this.statusTimer) clearInterval(this.statusTimer);
     await this.control.close();
     await this.cni?.close();
@@ -167,7 +212,7 @@ export class Agent {
   async reload(next: AgentConfig): Promise<string[]> {
     const changed: string[] = [];
     if (JSON.stringify(next.bgp) !== JSON.stringify(this.cfg.bgp)) {
-      if (this.bgp && next.bgp) await this.bgp.reconfigure(next);
+      if (this.bgp && next.bgp) await this.bgp.reconfigure(this.effective(next));
       changed.push('bgp');
     }
     for (const k of ['datastore', 'cni', 'routes', 'control', 'metrics'] as const) {

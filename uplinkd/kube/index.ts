@@ -3,7 +3,7 @@
 export { kubeConfigFrom, type KubeClientOptions } from './client.js';
 export { KubeError, KubeErrorCode } from './errors.js';
 export { ResilientInformer, type InformerOptions } from './informer.js';
-export { NodeInformer, NodeKeys, nodeIdentity, type NodeIdentity, type NodeInformerEvents } from './node-informer.js';
+export { NodeInformer, NodeKeys, nodeIdentity, applyNodeIdentity, type NodeIdentity, type NodeInformerEvents } from './node-informer.js';
 export { PodInformer, podKey, type LivePods } from './pod-informer.js';
 export { PodGc, podGcDecision, type PodGcDecision, type PodGcOptions, type PodGcResult } from './pod-gc.js';
 export { removeNodeRecord } from './node-records.js';

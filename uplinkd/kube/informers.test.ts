@@ -2,7 +2,7 @@
 // no API server can run here).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kubeConfigFrom } from './client.js';
-import { NodeInformer, nodeIdentity, type NodeIdentity } from './node-informer.js';
+import { NodeInformer, applyNodeIdentity, nodeIdentity, type NodeIdentity } from './node-informer.js';
 import { PodInformer } from './pod-informer.js';
 import { FakeCoreApiServer } from './test/fake-core-api-server.js';
 
@@ -26,6 +26,15 @@ describe('nodeIdentity (pure)', () => {
     expect(bad.problems[1]).toContain('node n2: annotation uplink.dev/router-id');
     for (const asn of ['65001x', '-1', '4294967296', '']) expect(nodeIdentity({ metadata: { name: 'x', annotations: { 'uplink.dev/asn': asn } } }).asn).toBeUndefined();
     expect(nodeIdentity({ metadata: { name: 'x', annotations: { 'uplink.dev/router-id': 'fd00::1' } } }).problems).toHaveLength(1);
+  });
+});
+
+describe('applyNodeIdentity (pure)', () => {
+  it('annotations override asn and routerId of the file; Node labels overlay the file labels; absent values are kept', () => {
+    const id = nodeIdentity({ metadata: { name: 'n1', labels: { rack: 'r9', zone: 'z' }, annotations: { 'uplink.dev/asn': '65109' } } });
+    const out = applyNodeIdentity({ asn: 65000, routerId: '10.0.0.1', peers: [] }, { rack: 'r1', extra: 'x' }, id);
+    expect(out).toEqual({ bgp: { asn: 65109, routerId: '10.0.0.1', peers: [] }, nodeLabels: { rack: 'r9', zone: 'z', extra: 'x' } });
+    expect(applyNodeIdentity(undefined, { a: 'b' }, undefined)).toEqual({ bgp: undefined, nodeLabels: { a: 'b' } });
   });
 });
 
@@ -122,11 +131,22 @@ describe('informers against the fake API server', () => {
     await until(() => !inf.healthy, 'unhealthy after the server left');
     // A new server on the same port with a newer state (and no event log for the old versions).
     api = new FakeCoreApiServer();
-    await listenOn(api, Number(port));
+    await api.start(Number(port));
     api.putNode('n1');
     api.putNode('n9');
     api.compact();
     await until(() => inf.healthy && inf.nodeNames().has('n9'), 'recovered', 10_000);
+  });
+
+  it('start() rejects with not-synced when no API server answers in time', async () => {
+    const port = new URL(url).port;
+    await api.stop();
+    api = new FakeCoreApiServer();
+    await api.start(); // a fresh one elsewhere, only so afterEach can stop it
+    const inf = new NodeInformer(kubeConfigFrom({ server: `http://127.0.0.1:${port}` }), 'n1', {}, { retryMs: 50 });
+    stops.push(() => inf.stop());
+    await expect(inf.start(400)).rejects.toMatchObject({ code: 'not-synced' });
+    expect(inf.healthy).toBe(false);
   });
 
   it('Pod informer: pods of this node only; deletions; relist after 410', async () => {
@@ -154,11 +174,3 @@ describe('informers against the fake API server', () => {
   });
 });
 
-/** Restarts a fake on a fixed port (the informer's kubeconfig points there). */
-async function listenOn(api: FakeCoreApiServer, port: number): Promise<void> {
-  const server = (api as unknown as { server: import('node:http').Server }).server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-}

@@ -73,6 +73,21 @@ export function nodeIdentity(node: Pick<V1Node, 'metadata'>): NodeIdentity {
   };
 }
 
+/**
+ * The agent's BGP identity and selector labels with the Node's applied. The annotations win over the
+ * config file: in a cluster one DaemonSet config serves every node, so the per-node values can only
+ * come from the Node. Labels: the file's, overlaid by the Node's.
+ */
+export function applyNodeIdentity(
+  rawBgp: Readonly<Record<string, unknown>> | undefined,
+  nodeLabels: Readonly<Record<string, string>>,
+  id: NodeIdentity | undefined,
+): { bgp: Record<string, unknown> | undefined; nodeLabels: Record<string, string> } {
+  if (!id) return { bgp: rawBgp ? { ...rawBgp } : undefined, nodeLabels: { ...nodeLabels } };
+  const bgp = rawBgp === undefined ? undefined : { ...rawBgp, ...(id.asn !== undefined ? { asn: id.asn } : {}), ...(id.routerId !== undefined ? { routerId: id.routerId } : {}) };
+  return { bgp, nodeLabels: { ...nodeLabels, ...id.labels } };
+}
+
 export interface NodeInformerEvents {
   /** This node's identity, at first sight and whenever its labels or uplink annotations change. */
   self?: (id: NodeIdentity) => void;

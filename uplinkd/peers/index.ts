@@ -3,4 +3,5 @@
 export * from './resource.js';
 export * from './errors.js';
 export { DatastorePeerSource, type PeerListener, type PeerSourceOptions } from './source.js';
+export { bgpWithDatastorePeers } from './merge.js';
 export { listPeerResources, putPeerResource, deletePeerResource, showPeerResources } from './store.js';

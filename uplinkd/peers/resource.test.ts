@@ -112,3 +112,18 @@ describe('describePeers (uplinkctl)', () => {
     expect(view[0]!.selector).toBe('node == n1');
   });
 });
+
+describe('bgpWithDatastorePeers: what the agent hands to bgpConfigOf', () => {
+  it('the merged section goes through the agent config and bgpConfigOf unchanged for file peers', async () => {
+    const { parseAgentConfig } = await import('../config.js');
+    const { bgpConfigOf } = await import('../bgp-bridge.js');
+    const { bgpWithDatastorePeers } = await import('./merge.js');
+    const cfg = parseAgentConfig({ nodeName: 'n1', routerId: '192.0.2.1', asn: 65000, peers: [{ name: 'tor', address: '10.0.0.1', asn: 65001 }] });
+    const resources = [tor('rack-a', { peerIP: '10.0.1.1', nodeSelector: 'rack == "a"' }), tor('dup'), tor('bad', { asNumber: 'x' })];
+    const bgp = bgpWithDatastorePeers(cfg.bgp, resources, 'n1', { rack: 'a' });
+    const parsed = bgpConfigOf({ ...cfg, bgp });
+    expect(parsed.peers.map((p) => [p.name, p.address, p.asn])).toEqual([['tor', '10.0.0.1', 65001], ['bgppeer/rack-a', '10.0.1.1', 65001]]);
+    // Another rack: only the file's peer.
+    expect(bgpConfigOf({ ...cfg, bgp: bgpWithDatastorePeers(cfg.bgp, resources, 'n2', { rack: 'b' }) }).peers.map((p) => p.name)).toEqual(['tor']);
+  });
+});

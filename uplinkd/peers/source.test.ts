@@ -7,6 +7,8 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDatastore } from '../../ipam/datastore/embedded.js';
 import { EtcdDatastore } from '../../ipam/datastore/etcd.js';
+import { KubernetesDatastore } from '../../ipam/datastore/kubernetes.js';
+import { FakeKubeApiServer } from '../../ipam/test/fake-kube-api-server.js';
 import type { Datastore } from '../../ipam/datastore/types.js';
 import { startEtcd, type EtcdHandle } from '../../test/harness/etcd.js';
 import { peersForNode, type BgpPeerResource } from './resource.js';
@@ -88,6 +90,28 @@ describe('DatastorePeerSource on the embedded (sqlite) backend', () => {
     try {
       await scenario(store);
     } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a listener that throws does not stop the watch; stop() is prompt', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uplink-peers-'));
+    const store = new EmbeddedDatastore({ kind: 'embedded', path: join(dir, 'ds.db'), pollMs: 10 });
+    const rec = recorder();
+    const src = new DatastorePeerSource(store, (r) => {
+      rec.listener(r);
+      if (r.length === 0) throw new Error('reconfigure failed');
+    }, { debounceMs: 20 });
+    try {
+      await src.start();
+      await putPeerResource(store, 'a', { peerIP: '10.0.0.1', asNumber: 65001 });
+      await rec.next((r) => names(r) === 'a');
+      expect(rec.calls.map(names)).toEqual(['', 'a']);
+    } finally {
+      const t0 = Date.now();
+      await src.stop();
+      expect(Date.now() - t0).toBeLessThan(500);
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -176,6 +200,51 @@ describe('DatastorePeerSource on a real etcd', () => {
     } finally {
       await src.stop();
       await store.close();
+    }
+  });
+});
+
+describe('DatastorePeerSource on the kubernetes backend (FakeKubeApiServer: a fake, no API server runs here)', () => {
+  it('BGPPeer objects: lists, watches, debounces, tolerates invalid resources', async () => {
+    const fake = new FakeKubeApiServer();
+    const store = await KubernetesDatastore.open({ kind: 'kubernetes', server: await fake.start(), token: 'fake' });
+    try {
+      await scenario(store);
+      // The records are BGPPeer custom objects (kube-mapping.ts), value in spec.value.
+      const res = await fetch(`http://127.0.0.1:${fake.port}/apis/uplink.dev/v1alpha1/bgppeers`);
+      const list = (await res.json()) as { items: Array<{ metadata: { annotations: Record<string, string> }; spec: { value: { asNumber: number } } }> };
+      expect(list.items.map((o) => o.metadata.annotations['uplink.dev/key']).sort()).toEqual(['bgp/peers/rr', 'bgp/peers/tor-a']);
+      expect(list.items.map((o) => o.spec.value.asNumber).sort()).toEqual([65000, 65011]);
+    } finally {
+      await store.close();
+      await fake.stop();
+    }
+  });
+
+  it('410 Gone on the watch: lists again and resumes', async () => {
+    const fake = new FakeKubeApiServer();
+    const store = await KubernetesDatastore.open({ kind: 'kubernetes', server: await fake.start(), token: 'fake' });
+    const rec = recorder();
+    let first = true;
+    const src = new DatastorePeerSource(store, async (r) => {
+      rec.listener(r);
+      if (!first) return;
+      first = false;
+      // Between list and watch: a change, then the server forgets its event log.
+      await putPeerResource(store, 'b', { peerIP: '10.0.0.2', asNumber: 65002 });
+      fake.compact();
+    }, { debounceMs: 30, retryMs: 100 });
+    try {
+      await putPeerResource(store, 'a', { peerIP: '10.0.0.1', asNumber: 65001 });
+      await src.start();
+      await rec.next((r) => names(r) === 'a,b');
+      expect(src.listCount).toBe(2);
+      await deletePeerResource(store, 'a');
+      await rec.next((r) => names(r) === 'b');
+    } finally {
+      await src.stop();
+      await store.close();
+      await fake.stop();
     }
   });
 });

@@ -41,6 +41,7 @@ export class DatastorePeerSource {
   private lastSent: string | undefined;
   private delivering: Promise<void> | undefined;
   private again = false;
+  private wake: (() => void) | undefined;
   private readonly debounceMs: number;
   private readonly retryMs: number;
   /** Lists done (1 at start, +1 per resume): for tests and `uplinkctl status`. */
@@ -66,6 +67,7 @@ export class DatastorePeerSource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
     this.watch?.close();
     await this.loop;
     await this.delivering;
@@ -102,7 +104,9 @@ export class DatastorePeerSource {
           rev = ev.revision;
           this.schedule();
         }
-        // The iterator ended without an error: closed by stop(), or the backend ended it; re-watch from rev.
+        // The iterator ended without an error: closed by stop(), or the backend ended it (a closed
+        // store ends every watch at once: pause so that cannot become a busy loop); re-watch from rev.
+        if (!this.stopped) await this.sleep(this.retryMs);
       } catch (err) {
         if (this.stopped) break;
         const compacted = isDatastoreError(err, 'compacted');
@@ -121,10 +125,17 @@ export class DatastorePeerSource {
     }
   }
 
+  /** A backoff that stop() cuts short. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      t.unref();
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
     });
   }
 

@@ -55,8 +55,12 @@ export class FakeCoreApiServer {
     });
   }
 
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  /** `port` 0 picks a free one; a fixed port lets a test bring a "restarted" server back where clients point. */
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', resolve);
+    });
     const addr = this.server.address();
     return `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   }
