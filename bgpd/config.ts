@@ -48,6 +48,8 @@ export interface PeerConfig {
   readonly nextHopIpv4?: string;
   readonly nextHopIpv6?: string;
   readonly igpMetric: number;
+  /** RFC 4271 §9.2.1.1 MinRouteAdvertisementInterval, seconds (0 = batch per event-loop turn only). */
+  readonly mraiS: number;
   /** Drop the session (no auto-restart) until re-enabled. */
   readonly shutdown: boolean;
 }
@@ -147,7 +149,7 @@ const ASN_MAX = 4294967295;
 const PEER_KEYS = [
   'name', 'address', 'interface', 'asn', 'port', 'localAddress', 'password', 'ttlSecurity', 'multihop', 'families',
   'gracefulRestart', 'addPath', 'maxPrefix', 'importPolicy', 'exportPolicy', 'routeReflectorClient', 'localAs', 'allowasIn',
-  'passive', 'holdTime', 'delayOpen', 'nextHopSelf', 'nextHopIpv4', 'nextHopIpv6', 'igpMetric', 'shutdown', 'policy',
+  'passive', 'holdTime', 'delayOpen', 'nextHopSelf', 'nextHopIpv4', 'nextHopIpv6', 'igpMetric', 'shutdown', 'policy', 'mrai',
 ] as const;
 
 function peerSettings(o: Obj, key: string, defaults: { holdTime: number }): Omit<PeerConfig, 'name' | 'address' | 'interface' | 'asn'> {
@@ -202,6 +204,7 @@ function peerSettings(o: Obj, key: string, defaults: { holdTime: number }): Omit
     delayOpenS: int(o.delayOpen, `${key}.delayOpen`, 0, 240, 0),
     nextHopSelf: bool(o.nextHopSelf, `${key}.nextHopSelf`, false),
     igpMetric: int(o.igpMetric, `${key}.igpMetric`, 0, ASN_MAX, 0),
+    mraiS: int(o.mrai, `${key}.mrai`, 0, 600, 0),
     shutdown: bool(o.shutdown, `${key}.shutdown`, false),
     ...(importPolicy ? { importPolicy } : {}),
     ...(exportPolicy ? { exportPolicy } : {}),

@@ -10,6 +10,8 @@ export class IntMap {
   private vals: Int32Array;
   private state: Uint8Array;
   private mask: number;
+  /** 32 - log2(capacity): Fibonacci hashing takes the product's high bits. */
+  private shift: number;
   private count = 0;
   /** FULL + DELETED slots: what the probe sequences see. */
   private used = 0;
@@ -21,6 +23,7 @@ export class IntMap {
     this.vals = new Int32Array(cap);
     this.state = new Uint8Array(cap);
     this.mask = cap - 1;
+    this.shift = 32 - Math.log2(cap);
   }
 
   get size(): number {
@@ -28,8 +31,9 @@ export class IntMap {
   }
 
   private slot(k: number): number {
-    // Fibonacci hashing spreads consecutive prefixes (the common case) over the table.
-    return Math.imul(k, 0x9e3779b1) >>> 0 & this.mask;
+    // Fibonacci hashing (Knuth 6.4): the high bits of k * 2^32/phi depend on every bit of k, so keys
+    // that differ only in high bits (sparse prefixes) still spread over the table.
+    return Math.imul(k, 0x9e3779b1) >>> this.shift;
   }
 
   private find(k: number): number {
@@ -98,11 +102,14 @@ export class IntMap {
   private rehash(): void {
     const { keys, vals, state } = this;
     // Grow only when live entries need it; otherwise the same size just drops the tombstones.
-    const cap = this.count * 2 > this.mask + 1 ? (this.mask + 1) * 2 : this.mask + 1;
+    // Big tables grow by 4x: a full-table load then rehashes half as often.
+    const old = this.mask + 1;
+    const cap = this.count * 2 > old ? old * (old >= 4096 ? 4 : 2) : old;
     this.keys = new Int32Array(cap);
     this.vals = new Int32Array(cap);
     this.state = new Uint8Array(cap);
     this.mask = cap - 1;
+    this.shift = 32 - Math.log2(cap);
     this.count = 0;
     this.used = 0;
     for (let i = 0; i < state.length; i++) if (state[i] === FULL) this.set(keys[i]!, vals[i]!);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Rib, type FibChange, type OutboundBatch, type RibPeerInfo } from './rib.js';
@@ -157,6 +157,33 @@ describe('Rib pipeline', () => {
     rib.sweepStale(a, 'ipv4');
     rib.flush();
     expect(fib).toEqual([{ prefix: '198.51.100.0/24', family: 'ipv4', nextHops: [] }]);
+  });
+
+  it('MRAI holds announcements for the interval but lets withdrawals out at once (RFC 4271 §9.2.1.1)', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { rib, out } = setup();
+      const a = rib.addPeer(peerInfo({ mraiMs: 5_000 }));
+      const local = (...p: string[]) => new Map<PrefixKey, Attrs>(p.map((x) => [parsePrefix(x), { origin: 0, asPath: [], nextHop: '' }]));
+      rib.setLocal(local('10.244.1.0/24'));
+      rib.peerUp(a, ['ipv4']);
+      rib.flush();
+      expect(out.get(a)).toHaveLength(1); // initial table + End-of-RIB go at once
+      rib.setLocal(local('10.244.1.0/24', '10.244.2.0/24'));
+      rib.flush();
+      expect(out.get(a)).toHaveLength(1); // held
+      rib.setLocal(local('10.244.2.0/24'));
+      rib.flush();
+      const afterWithdraw = out.get(a)!;
+      expect(afterWithdraw).toHaveLength(2);
+      expect(afterWithdraw[1]!.withdraw.map(formatKey)).toEqual(['10.244.1.0/24']);
+      expect(afterWithdraw[1]!.announce.size).toBe(0);
+      vi.advanceTimersByTime(5_000);
+      const last = out.get(a)!.at(-1)!;
+      expect([...last.announce.values()].flat().map(formatKey)).toEqual(['10.244.2.0/24']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('reports why the best path won', () => {

@@ -11,8 +11,9 @@
 import { AttrTable, type Attrs, type AttrSet } from './attrs.js';
 import { decide, BestReason, type BestReasonName, type Candidate, type DecisionOptions, type PathSource } from './decision.js';
 import { asLoop, evaluate, matchingTerm, type CompiledPolicy } from './policy.js';
+import { exportRoute } from './export.js';
+import { KeyList } from './key-list.js';
 import { formatKey, keyFamily, PrefixMap, type AddressFamily, type PrefixKey } from './prefix.js';
-import { AsPathSegmentType } from '../wire/types.js';
 import { BgpError, BgpErrorCode } from '../errors.js';
 
 export interface RibPeerInfo {
@@ -30,6 +31,8 @@ export interface RibPeerInfo {
   /** Our address on the session, per family: the next hop we advertise (next-hop-self). */
   readonly localNextHop: { readonly ipv4?: string; readonly ipv6?: string; readonly ipv6LinkLocal?: string };
   readonly nextHopSelf: boolean;
+  /** RFC 4271 §9.2.1.1 MinRouteAdvertisementInterval for announcements to this peer; 0 = per turn. */
+  readonly mraiMs?: number;
 }
 
 export interface NextHop {
@@ -75,6 +78,8 @@ interface PeerState {
   eorPending: AddressFamily[];
   stale: PrefixMap | null;
   source: PathSource;
+  lastSent: number;
+  mraiTimer: ReturnType<typeof setTimeout> | null;
 }
 
 interface PathRef {
@@ -147,6 +152,8 @@ export class Rib {
       eorPending: [],
       stale: null,
       source: sourceOf(info),
+      lastSent: 0,
+      mraiTimer: null,
     });
     this.peerList = [...this.peers.values()];
     return id;
@@ -189,6 +196,8 @@ export class Rib {
     p.established = false;
     p.pending = null;
     p.eorPending = [];
+    if (p.mraiTimer) clearTimeout(p.mraiTimer);
+    p.mraiTimer = null;
     p.out.forEach((_k, v) => this.attrs.unref(v));
     p.out.clear();
     if (graceful) {
@@ -549,66 +558,34 @@ export class Rib {
 
   private exportAttrs(p: PeerState, key: PrefixKey, best: PathRef): Attrs | null {
     if (best.peer === p.id) return null; // never back to the peer it came from
-    const src = best.peer === LOCAL_PEER ? null : this.peer(best.peer);
-    // Safe default: without an export policy only our own prefixes leave (no accidental transit).
-    if (!p.info.exportPolicy && src !== null) return null;
-    const a = this.attrs.get(best.attr);
-    // RFC 4456 §6: iBGP-learned routes go to iBGP peers only by reflection.
-    if (src && !src.info.ebgp && !p.info.ebgp) {
-      if (!src.info.rrClient && !p.info.rrClient) return null;
-    }
-    const fam = keyFamily(key);
-    const self = fam === 'ipv4' ? p.info.localNextHop.ipv4 ?? p.info.localNextHop.ipv6 ?? '' : p.info.localNextHop.ipv6 ?? '';
-    const selfLl = fam === 'ipv6' || !p.info.localNextHop.ipv4 ? p.info.localNextHop.ipv6LinkLocal : undefined;
-    let out: Attrs;
-    if (p.info.ebgp) {
-      // §5.1.2: prepend our AS; §5.1.3: next hop self; §5.1.4: MED not propagated; §5.1.5: no LOCAL_PREF.
-      const asn = p.info.localAs;
-      const first = a.asPath[0];
-      const asPath =
-        first && first.type === AsPathSegmentType.AsSequence && first.asns.length < 255
-          ? [{ type: first.type, asns: [asn, ...first.asns] }, ...a.asPath.slice(1)]
-          : [{ type: AsPathSegmentType.AsSequence, asns: [asn] }, ...a.asPath];
-      out = {
-        origin: a.origin,
-        asPath,
-        nextHop: self,
-        ...(selfLl ? { nextHopLocal: selfLl } : {}),
-        ...(src === null && a.med !== undefined ? { med: a.med } : {}),
-        ...(a.atomicAggregate ? { atomicAggregate: true } : {}),
-        ...(a.aggregator ? { aggregator: a.aggregator } : {}),
-        ...(a.communities ? { communities: a.communities } : {}),
-        ...(a.largeCommunities ? { largeCommunities: a.largeCommunities } : {}),
-        ...(a.extCommunities ? { extCommunities: a.extCommunities } : {}),
-        ...(a.unknown ? { unknown: a.unknown } : {}),
-      };
-    } else {
-      const reflect = src !== null && !src.info.ebgp;
-      const nhSelf = src === null || (p.info.nextHopSelf && !reflect) || !a.nextHop;
-      out = {
-        ...a,
-        nextHop: nhSelf ? self : a.nextHop,
-        ...(nhSelf && selfLl ? { nextHopLocal: selfLl } : {}),
-        localPref: a.localPref ?? this.opts.defaultLocalPref ?? 100,
-        ...(reflect
-          ? { originatorId: a.originatorId ?? src.info.routerId, clusterList: [this.clusterId, ...(a.clusterList ?? [])] }
-          : {}),
-      };
-      if (!reflect) {
-        delete (out as { originatorId?: string }).originatorId;
-        delete (out as { clusterList?: readonly string[] }).clusterList;
-      }
-    }
-    const r = evaluate(p.info.exportPolicy, key, out);
-    return r.accept ? r.attrs : null;
+    const src = best.peer === LOCAL_PEER ? null : this.peer(best.peer).info;
+    return exportRoute({ clusterId: this.clusterId, defaultLocalPref: this.opts.defaultLocalPref ?? 100 }, p.info, src, key, this.attrs.get(best.attr));
   }
 
   private sendPending(p: PeerState): void {
-    const pending = p.pending;
+    let pending = p.pending;
     const eor = p.eorPending;
     if ((!pending || pending.size === 0) && eor.length === 0) return;
+    const mrai = p.info.mraiMs ?? 0;
+    const wait = p.lastSent + mrai - Date.now();
+    if (mrai > 0 && wait > 0 && eor.length === 0 && pending) {
+      // MRAI (RFC 4271 §9.2.1.1): hold announcements until the interval has passed; withdrawals leave
+      // at once so traffic stops being drawn to a path that is gone.
+      const withdraw: PrefixKey[] = [];
+      pending.forEach((k, v) => { if (v < 0) withdraw.push(k); });
+      for (const k of withdraw) pending.delete(k);
+      if (withdraw.length) this.outboundListener?.(p.id, { withdraw, announce: new Map(), endOfRib: [] });
+      if (!p.mraiTimer) {
+        p.mraiTimer = setTimeout(() => {
+          p.mraiTimer = null;
+          if (p.established) this.sendPending(p);
+        }, wait);
+      }
+      return;
+    }
     p.pending = null;
     p.eorPending = [];
+    p.lastSent = Date.now();
     const batch: OutboundBatch = { withdraw: [], announce: new Map(), endOfRib: eor };
     pending?.forEach((key, v) => {
       if (v < 0) {
@@ -685,34 +662,6 @@ export class Rib {
 
   staleCount(id: number): number {
     return this.peer(id).stale?.size ?? 0;
-  }
-}
-
-/**
- * Prefixes touched since the last flush, in arrival order. Appending to a typed array is far cheaper than
- * a hash insert per prefix; duplicates are harmless (the second decision finds nothing changed).
- */
-class KeyList {
-  private v4 = new Float64Array(1024);
-  private n4 = 0;
-  private readonly v6: string[] = [];
-
-  push(key: PrefixKey): void {
-    if (typeof key === 'string') {
-      this.v6.push(key);
-      return;
-    }
-    if (this.n4 === this.v4.length) {
-      const bigger = new Float64Array(this.v4.length * 2);
-      bigger.set(this.v4);
-      this.v4 = bigger;
-    }
-    this.v4[this.n4++] = key;
-  }
-
-  forEach(cb: (key: PrefixKey) => void): void {
-    for (let i = 0; i < this.n4; i++) cb(this.v4[i]!);
-    for (const k of this.v6) cb(k);
   }
 }
 

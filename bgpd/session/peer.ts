@@ -26,10 +26,8 @@ import {
   familyKey,
   findCapability,
   frame,
-  isEndOfRib,
   makeContext,
   negotiate,
-  nextHopToStrings,
   notificationName,
   openAsn,
   openCapabilities,
@@ -42,14 +40,15 @@ import {
   type OpenMessage,
   type UpdateMessage,
   type WireContext,
+  type ErrorActionName,
 } from '../wire/index.js';
 import { Fsm, type FsmHost, type Notification } from '../fsm/fsm.js';
 import { Event, State, type EventName, type StateName } from '../fsm/table.js';
 import type { PeerConfig, FamilyName } from '../config.js';
-import { fromWire } from '../rib/attrs.js';
-import { v4Key, v6Key, type PrefixKey } from '../rib/prefix.js';
 import type { OutboundBatch, Rib } from '../rib/rib.js';
 import { encodeBatch } from './convert.js';
+import { applyUpdate } from './update-in.js';
+import { FAMILY_AFI, localCapabilities } from './capabilities.js';
 import { peerMetrics } from '../metrics.js';
 import { connectTcp, nativeAvailable, type TcpSocketSpec } from '../../routes/netlink/index.js';
 
@@ -74,35 +73,8 @@ export interface PeerSessionDeps {
   readonly netns?: string;
 }
 
-export interface FlapRecord {
-  readonly at: string;
-  readonly from: StateName;
-  readonly event: EventName;
-  readonly error: string | null;
-}
-
-export interface LastError {
-  readonly at: string;
-  readonly direction: 'sent' | 'received';
-  readonly code: number;
-  readonly subcode: number;
-  /** In words, e.g. "Cease/AdministrativeShutdown: maintenance". */
-  readonly text: string;
-}
-
-export interface Counters {
-  messagesIn: number;
-  messagesOut: number;
-  updatesIn: number;
-  updatesOut: number;
-  notificationsIn: number;
-  notificationsOut: number;
-  keepalivesIn: number;
-  keepalivesOut: number;
-  routeRefreshIn: number;
-  treatAsWithdraw: number;
-  attributeDiscard: number;
-}
+export type { FlapRecord, LastError, Counters } from './types.js';
+import type { FlapRecord, LastError, Counters } from './types.js';
 
 type Direction = 'outgoing' | 'incoming';
 
@@ -113,7 +85,6 @@ interface Conn {
   buf: Buffer;
 }
 
-const FAMILY_AFI: Record<FamilyName, number> = { ipv4: Afi.Ipv4, ipv6: Afi.Ipv6 };
 
 export class PeerSession implements FsmHost {
   readonly fsm: Fsm;
@@ -189,6 +160,7 @@ export class PeerSession implements FsmHost {
         ...(v6 && v6.toLowerCase().startsWith('fe80') ? { ipv6LinkLocal: v6.split('%')[0]! } : {}),
       },
       nextHopSelf: this.cfg.nextHopSelf,
+      mraiMs: this.cfg.mraiS * 1000,
     };
   }
 
@@ -342,30 +314,8 @@ export class PeerSession implements FsmHost {
 
   private capabilities(): Capability[] {
     const local = this.deps.local();
-    const caps: Capability[] = [];
-    for (const f of this.cfg.families) caps.push({ kind: 'multiprotocol', afi: FAMILY_AFI[f], safi: Safi.Unicast });
-    caps.push({ kind: 'route-refresh' }, { kind: 'enhanced-route-refresh' });
-    caps.push({ kind: 'four-octet-as', asn: this.cfg.localAs ?? local.asn });
-    if (this.cfg.families.includes('ipv4')) {
-      // RFC 8950: IPv4 NLRI with an IPv6 next hop (unnumbered peers, IPv6-only fabrics).
-      caps.push({ kind: 'extended-next-hop', families: [{ afi: Afi.Ipv4, safi: Safi.Unicast, nextHopAfi: Afi.Ipv6 }] });
-    }
-    if (this.cfg.gracefulRestart) {
-      this.sentRestarting = local.restarting;
-      caps.push({
-        kind: 'graceful-restart',
-        restarting: local.restarting,
-        notification: false,
-        restartTime: local.restartTimeS,
-        families: this.cfg.families.map((f) => ({ afi: FAMILY_AFI[f], safi: Safi.Unicast, forwarding: local.restarting })),
-      });
-    }
-    if (this.cfg.addPath !== 'none') {
-      const mode = { receive: 1, send: 2, both: 3 }[this.cfg.addPath];
-      caps.push({ kind: 'add-path', families: this.cfg.families.map((f) => ({ afi: FAMILY_AFI[f], safi: Safi.Unicast, mode })) });
-    }
-    caps.push({ kind: 'extended-message' });
-    return caps;
+    if (this.cfg.gracefulRestart) this.sentRestarting = local.restarting;
+    return localCapabilities(this.cfg, local);
   }
 
   sendOpen(): void {
@@ -562,44 +512,16 @@ export class PeerSession implements FsmHost {
   }
 
   processUpdate(data: unknown): void {
-    const { update: u, action } = data as { update: UpdateMessage; action: string | null };
-    const rib = this.deps.rib;
-    const eor = isEndOfRib(u);
-    if (eor) {
-      const fam: FamilyName = eor.afi === Afi.Ipv6 ? 'ipv6' : 'ipv4';
-      this.eorReceived.add(fam);
+    const { update, action } = data as { update: UpdateMessage; action: ErrorActionName | null };
+    const r = applyUpdate(this.deps.rib, this.ribId, update, action);
+    if (r.eor) {
+      this.eorReceived.add(r.eor);
       // RFC 4724 §4.2: End-of-RIB ends the stale period for the family.
-      rib.sweepStale(this.ribId, fam);
+      this.deps.rib.sweepStale(this.ribId, r.eor);
       if (this.families.every((f) => this.eorReceived.has(f))) this.clearGrTimer();
       return;
     }
-    // RFC 7606 §2 treat-as-withdraw (and afi-safi-disable, handled the same way for unicast families).
-    const asWithdraw = action === ErrorAction.TreatAsWithdraw || action === ErrorAction.AfiSafiDisable;
-    const withdrawn: ((visit: (k: PrefixKey, id: number) => void) => void)[] = [];
-    const announced: { nh?: { global: string; linkLocal?: string }; walk: (visit: (k: PrefixKey, id: number) => void) => void; fam: FamilyName }[] = [];
-    const walk4 = (l: UpdateMessage['nlri']) => (visit: (k: PrefixKey, id: number) => void) => l.forEachIpv4((a, len, id) => visit(v4Key(a, len), id));
-    const walk6 = (l: UpdateMessage['nlri']) => (visit: (k: PrefixKey, id: number) => void) => l.forEach((b, off, len, id) => visit(v6Key(b, off, len), id));
-    if (u.withdrawn.count) withdrawn.push(walk4(u.withdrawn));
-    if (u.nlri.count) announced.push({ walk: walk4(u.nlri), fam: 'ipv4' });
-    for (const a of u.attributes) {
-      if (a.kind === 'mp-unreach' && a.safi === Safi.Unicast && a.withdrawn.count) {
-        withdrawn.push(a.afi === Afi.Ipv6 ? walk6(a.withdrawn) : walk4(a.withdrawn));
-      }
-      if (a.kind === 'mp-reach' && a.safi === Safi.Unicast && a.nlri.count) {
-        const nh = nextHopToStrings(a.nextHop);
-        const hop = nh ? { global: nh[0]!.toLowerCase().startsWith('fe80') && nh.length === 1 ? '' : nh[0]!, ...(nh[1] ? { linkLocal: nh[1] } : nh[0]!.toLowerCase().startsWith('fe80') ? { linkLocal: nh[0]! } : {}) } : { global: '' };
-        announced.push({ nh: hop, walk: a.afi === Afi.Ipv6 ? walk6(a.nlri) : walk4(a.nlri), fam: a.afi === Afi.Ipv6 ? 'ipv6' : 'ipv4' });
-      }
-    }
-    for (const w of withdrawn) rib.withdraw(this.ribId, w);
-    for (const an of announced) {
-      if (asWithdraw) {
-        rib.withdraw(this.ribId, an.walk);
-        continue;
-      }
-      rib.announce(this.ribId, fromWire(u.attributes, an.nh), an.walk);
-    }
-    if (announced.length) this.checkMaxPrefix();
+    if (r.announced) this.checkMaxPrefix();
     peerMetrics.received(this);
     peerMetrics.prefixes(this);
   }

@@ -133,6 +133,56 @@ describe.skipIf(!isRoot)('FRR feature interop', () => {
     expect(speaker.neighbor('frr').flaps).toHaveLength(0);
   });
 
+  it('ECMP: the same prefix over two sessions installs both next hops, and loses one when a session goes', async () => {
+    const us = Netns.create('ulb');
+    cleanup.push(() => us.destroy());
+    const them = Netns.create('ulb');
+    cleanup.push(() => them.destroy());
+    link(us, 'eth0', them, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
+    link(us, 'eth1', them, 'eth1', ['10.0.1.1/30'], ['10.0.1.2/30']);
+    const frr = await startFrr(them, {
+      config: `frr defaults datacenter
+router bgp 65001
+ bgp router-id 10.0.0.2
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ no bgp default ipv4-unicast
+ neighbor 10.0.0.1 remote-as 65000
+ neighbor 10.0.1.1 remote-as 65000
+ address-family ipv4 unicast
+  neighbor 10.0.0.1 activate
+  neighbor 10.0.1.1 activate
+  network 192.0.2.0/24
+ exit-address-family
+`,
+    });
+    cleanup.push(() => frr.stop({ cleanup: true }));
+    const { speaker, fib } = startSpeaker(us, {
+      ...OURS,
+      maxPaths: 4,
+      peers: [
+        { name: 'a', address: '10.0.0.2', asn: 65001, families: ['ipv4'] },
+        { name: 'b', address: '10.0.1.2', asn: 65001, families: ['ipv4'] },
+      ],
+    });
+    cleanup.push(() => speaker.stop());
+    await speaker.start();
+    await waitEstablished(speaker, 'a');
+    await waitEstablished(speaker, 'b');
+    await waitUntil('both next hops', () => fib.get('192.0.2.0/24')?.nextHops.length === 2, 20_000, () => JSON.stringify(speaker.routes('192.0.2.0/24')));
+    expect(fib.get('192.0.2.0/24')!.nextHops.map((h) => h.address).sort()).toEqual(['10.0.0.2', '10.0.1.2']);
+    const paths = speaker.routes('192.0.2.0/24')[0]!.paths;
+    expect(paths.filter((p) => p.multipath)).toHaveLength(2);
+    expect(paths.find((p) => p.best)?.reason).toBe('peer-address');
+    frr.configure(['router bgp 65001', 'neighbor 10.0.1.1 shutdown message draining b']);
+    await waitUntil('one next hop left', () => fib.get('192.0.2.0/24')?.nextHops.length === 1);
+    expect(fib.get('192.0.2.0/24')!.nextHops).toEqual([{ address: '10.0.0.2' }]);
+    // The peer's RFC 9003 shutdown communication shows up in words.
+    await waitUntil('b saw the shutdown', () => speaker.neighbor('b').lastError !== null);
+    expect(speaker.neighbor('b').lastError).toMatchObject({ direction: 'received', code: 6, subcode: 2 });
+    expect(speaker.neighbor('b').lastError!.text).toMatch(/AdministrativeShutdown: draining b/);
+  });
+
   it('dynamic neighbour from a listen range (source prefix + AS range)', async () => {
     const { us, them } = pair();
     const frr = await startFrr(them, { config: frrConf() });

@@ -1,0 +1,31 @@
+// The Rib's dirty list. See KeyList.
+import type { PrefixKey } from './prefix.js';
+
+/**
+ * Prefixes touched since the last flush, in arrival order. Appending to a typed array is far cheaper than
+ * a hash insert per prefix; duplicates are harmless (the second decision finds nothing changed).
+ */
+export class KeyList {
+  private v4 = new Float64Array(1024);
+  private n4 = 0;
+  private readonly v6: string[] = [];
+
+  push(key: PrefixKey): void {
+    if (typeof key === 'string') {
+      this.v6.push(key);
+      return;
+    }
+    if (this.n4 === this.v4.length) {
+      const bigger = new Float64Array(this.v4.length * 2);
+      bigger.set(this.v4);
+      this.v4 = bigger;
+    }
+    this.v4[this.n4++] = key;
+  }
+
+  forEach(cb: (key: PrefixKey) => void): void {
+    for (let i = 0; i < this.n4; i++) cb(this.v4[i]!);
+    for (const k of this.v6) cb(k);
+  }
+}
+

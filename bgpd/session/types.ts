@@ -1,0 +1,33 @@
+// Plain-data shapes a PeerSession exposes for introspection (uplinkctl).
+import type { EventName, StateName } from '../fsm/table.js';
+
+export interface FlapRecord {
+  readonly at: string;
+  readonly from: StateName;
+  readonly event: EventName;
+  readonly error: string | null;
+}
+
+export interface LastError {
+  readonly at: string;
+  readonly direction: 'sent' | 'received';
+  readonly code: number;
+  readonly subcode: number;
+  /** In words, e.g. "Cease/AdministrativeShutdown: maintenance". */
+  readonly text: string;
+}
+
+export interface Counters {
+  messagesIn: number;
+  messagesOut: number;
+  updatesIn: number;
+  updatesOut: number;
+  notificationsIn: number;
+  notificationsOut: number;
+  keepalivesIn: number;
+  keepalivesOut: number;
+  routeRefreshIn: number;
+  treatAsWithdraw: number;
+  attributeDiscard: number;
+}
+
