@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { Netns, link } from '../harness/netns.js';
 import { startFrr, waitFor, type FrrPeer } from '../harness/peers/index.js';
-import { makeAgent, requireBuilt, type AgentProc } from '../harness/agent.js';
+import { makeAgent, requireBuilt, UPLINKCTL, type AgentProc } from '../harness/agent.js';
 import type { ExplainStep } from '../../uplinkd/explain.js';
 import type { AgentStatusRecord } from '../../uplinkd/agent.js';
 
@@ -96,6 +96,38 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
     expect(table).toContain('node1');
     expect(table).toContain('10.0.2.0');
     expect(table).toContain('Established');
+  });
+
+  it('uplinkctl show/ipam/reset/reload/watch read the live agent', async () => {
+    const neighbors = a1.ctl<Array<{ peer: string; state: string; prefixesReceived: number; prefixesAdvertised: number }>>('show', 'neighbors');
+    expect(neighbors).toHaveLength(1);
+    expect(neighbors[0]).toMatchObject({ peer: '10.0.1.0', state: 'Established' });
+    expect(neighbors[0]!.prefixesAdvertised).toBe(1);
+    const detail = a1.ctl<{ capabilities: { received: string[] }; holdTimeS: number }>('show', 'neighbor', '10.0.1.0');
+    expect(detail.capabilities.received.some((c) => c.startsWith('four-octet-as'))).toBe(true);
+    expect(detail.holdTimeS).toBe(9);
+    const block1 = a1.ctl<{ blocks: string[] }>('status').blocks[0]!;
+    const block2 = a2.ctl<{ blocks: string[] }>('status').blocks[0]!;
+    const routes = a1.ctl<Array<{ prefix: string; paths: Array<{ nextHop: string; best: boolean }> }>>('show', 'routes');
+    expect(routes.find((r) => r.prefix === block2)?.paths.find((p) => p.best)?.nextHop).toBe('10.0.1.0');
+    expect(a1.ctl<Array<{ prefix: string }>>('show', 'rib-out', '10.0.1.0').map((r) => r.prefix)).toContain(block1);
+    expect(a1.ctl<Array<{ prefix: string }>>('show', 'rib-in', '10.0.1.0').map((r) => r.prefix)).toContain(block2);
+    const fib = a1.ctl<{ desired: number; installed: number; leader: boolean }>('show', 'fib');
+    expect(fib.leader).toBe(true);
+    expect(fib.installed).toBe(fib.desired);
+    const ipam = a1.ctl<{ pools: Array<{ name: string; used: number }> }>('ipam', 'show');
+    expect(ipam.pools.find((p) => p.name === 'pods-v4')?.used).toBe(2);
+    expect(a1.ctl<{ ok: boolean }>('ipam', 'check').ok).toBe(true);
+    expect(a1.ctl<{ changed: string[] }>('reload').changed).toEqual([]);
+    // watch streams events as they happen: a soft reset is journalled.
+    const watch = n1.spawn(process.execPath, [UPLINKCTL, '-s', a1.control, '-o', 'json', 'watch']);
+    let streamed = '';
+    watch.stdout?.on('data', (d: Buffer) => { streamed += d.toString(); });
+    await new Promise((r) => setTimeout(r, 500));
+    a1.ctl('reset', 'neighbor', '10.0.1.0', '--soft');
+    await waitFor('watch line', () => (streamed.includes('soft reset of 10.0.1.0') ? true : undefined), { timeoutMs: 5000 });
+    watch.kill();
+    expect(JSON.parse(streamed.trim().split('\n').find((l) => l.includes('soft reset'))!)).toMatchObject({ kind: 'session' });
   });
 
   it('explain: a healthy path is all ok', () => {
