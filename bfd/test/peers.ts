@@ -61,6 +61,7 @@ export class FrrBfdd {
 
 export async function startFrrBfdd(ns: Netns, config: string): Promise<FrrBfdd> {
   const dir = makeRunDir('frrbfd');
+  ns.onDestroy(() => removeDir(dir));
   writeFileSync(join(dir, 'zebra.conf'), '');
   writeFileSync(join(dir, 'bfdd.conf'), config);
   writeFileSync(join(dir, 'vtysh.conf'), '');

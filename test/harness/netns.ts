@@ -22,6 +22,7 @@ export class Netns {
   readonly path: string;
   private readonly children: ChildProcess[] = [];
   private readonly pids: number[] = [];
+  private readonly cleanups: Array<() => void> = [];
 
   private constructor(readonly name: string) {
     this.path = `/var/run/netns/${name}`;
@@ -61,6 +62,11 @@ export class Netns {
     this.pids.push(pid);
   }
 
+  /** Run `fn` in destroy(), after the processes are gone (e.g. remove a daemon's run directory). */
+  onDestroy(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
+
   destroy(): void {
     for (const c of this.children) {
       if (c.pid !== undefined && c.exitCode === null) {
@@ -76,6 +82,9 @@ export class Netns {
       try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
     }
     run('ip', ['netns', 'del', this.name], { allowFail: true });
+    for (const fn of this.cleanups.splice(0)) {
+      try { fn(); } catch { /* best effort: a cleanup must not hide the test's own failure */ }
+    }
   }
 }
 

@@ -62,6 +62,7 @@ export class BirdPeer implements Peer {
 
 export async function startBird(ns: Netns, opts: BirdOptions): Promise<BirdPeer> {
   const dir = makeRunDir('bird');
+  ns.onDestroy(() => removeDir(dir));
   const conf = join(dir, 'bird.conf');
   const logLine = /^\s*log\s/m.test(opts.config) ? '' : `log "${join(dir, 'bird.log')}" all;\n`;
   writeFileSync(conf, logLine + opts.config);

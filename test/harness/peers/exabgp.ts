@@ -95,6 +95,7 @@ export class ExabgpPeer implements Peer {
 
 export async function startExabgp(ns: Netns, opts: ExabgpOptions): Promise<ExabgpPeer> {
   const dir = makeRunDir('exabgp');
+  ns.onDestroy(() => removeDir(dir));
   writeFileSync(join(dir, 'api.py'), API_SCRIPT);
   writeFileSync(join(dir, 'commands'), '');
   const conf = join(dir, 'exabgp.conf');

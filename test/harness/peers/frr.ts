@@ -93,6 +93,7 @@ export class FrrPeer implements Peer {
 
 export async function startFrr(ns: Netns, opts: FrrOptions): Promise<FrrPeer> {
   const dir = makeRunDir('frr');
+  ns.onDestroy(() => removeDir(dir));
   const zconf = join(dir, 'zebra.conf');
   const bconf = join(dir, 'bgpd.conf');
   writeFileSync(zconf, opts.zebraConfig ?? '');

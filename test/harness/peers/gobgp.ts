@@ -74,6 +74,7 @@ export class GobgpPeer implements Peer {
 
 export async function startGobgp(ns: Netns, opts: GobgpOptions): Promise<GobgpPeer> {
   const dir = makeRunDir('gobgp');
+  ns.onDestroy(() => removeDir(dir));
   const type = opts.configType ?? 'toml';
   const conf = join(dir, `gobgpd.${type}`);
   writeFileSync(conf, opts.config);
