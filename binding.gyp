@@ -9,7 +9,8 @@
         "native/netlink/addon.cc",
         "native/netlink/netlink.cc",
         "native/netlink/netns.cc",
-        "native/netlink/sockopt.cc"
+        "native/netlink/sockopt.cc",
+        "native/netlink/icmp6.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

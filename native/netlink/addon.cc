@@ -7,6 +7,7 @@
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   uplink::InitNetlink(env, exports);
   uplink::InitSockopt(env, exports);
+  uplink::InitIcmp6(env, exports);
   return exports;
 }
 

@@ -22,5 +22,6 @@ inline std::string NetnsArg(const Napi::Value& v) {
 
 void InitNetlink(Napi::Env env, Napi::Object exports);
 void InitSockopt(Napi::Env env, Napi::Object exports);
+void InitIcmp6(Napi::Env env, Napi::Object exports);
 
 }  // namespace uplink

@@ -23,3 +23,4 @@ export {
   socketFd,
 } from './tcp.js';
 export { nativeAvailable, nativeLoadError } from './native.js';
+export { openIcmp6, socketAddresses, type Icmp6Socket, type Icmp6Packet } from './icmp6.js';
