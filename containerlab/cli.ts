@@ -5,7 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { Command } from 'commander';
 import { LabError, LabErrorCode } from './errors.js';
 import { linkDrill } from './drill.js';
-import { down, execArgv, status, up, type LabOptions } from './runner.js';
+import { DRILLS, DrillName } from './drills.js';
+import { addPod, delPod, listPods } from './pods.js';
+import { waitBgp } from './wait.js';
+import { down, execArgv, openLab, status, up, type LabOptions } from './runner.js';
 
 interface CommonFlags {
   topo: string;
@@ -79,6 +82,35 @@ common(program.command('exec').description('run a command in a node (vtysh/birdc
     process.exitCode = r.status ?? 1;
   });
 
+common(program.command('wait').description('wait until every BGP session on every FRR node is Established'))
+  .option('--timeout <ms>', 'give up after', '120000')
+  .action(async (f: CommonFlags & { timeout: string }) => {
+    const ms = await waitBgp(f.topo, labOpts(f), Number(f.timeout));
+    console.log(`BGP: every session Established (waited ${ms} ms)`);
+  });
+
+const pod = program.command('pod').description('pods: namespaces attached through the Uplink CNI plugin on an agent node');
+common(pod.command('add').description('create a pod namespace on NODE and run CNI ADD (idempotent)'))
+  .argument('<node>')
+  .argument('<name>')
+  .action((node: string, name: string, f: CommonFlags) => {
+    const r = addPod(f.topo, node, name, labOpts(f));
+    console.log(`pod ${node}/${r.pod.name} ${r.action}: ${r.pod.ips.join(' ')} (netns ${r.pod.netns})`);
+  });
+common(pod.command('del').description('CNI DEL and remove the pod namespace'))
+  .argument('<node>')
+  .argument('<name>')
+  .action((node: string, name: string, f: CommonFlags) => {
+    console.log(delPod(f.topo, node, name, labOpts(f)) ? `pod ${node}/${name} deleted` : `no pod ${node}/${name}`);
+  });
+common(pod.command('list').description('pods of the lab: node, name, addresses, namespace'))
+  .option('--json', 'machine-readable output')
+  .action((f: CommonFlags & { json?: boolean }) => {
+    const pods = listPods(openLab(f.topo, labOpts(f)).stateDir);
+    if (f.json) console.log(JSON.stringify(pods, null, 2));
+    else for (const p of pods) console.log(`${p.node}\t${p.name}\t${p.ips.join(',')}\t${p.netns}`);
+  });
+
 const drill = program.command('drill').description('failure drills on a running lab');
 common(drill.command('link').description('take NODE:IFACE down, time BGP session loss and recovery on the FRR ends'))
   .argument('<endpoint>', 'NODE:IFACE of a lab link')
@@ -90,6 +122,19 @@ common(drill.command('link').description('take NODE:IFACE down, time BGP session
       console.log(`  ${n}: ${r.before[n]} sessions; lost one ${r.downMs[n]} ms after link down; restored ${r.restoreMs[n]} ms after link up`);
     }
   });
+
+for (const name of Object.values(DrillName)) {
+  common(drill.command(name).description(`${name} drill on the lab's agents (see containerlab/drills.ts)`))
+    .option('--observe <ms>', 'traffic time after the fault, before the repair')
+    .option('--silent', 'tor-link/tor-kill: carrier stays up, packets are dropped (only hold timer or BFD detect it)')
+    .option('--json', 'print the full result as JSON')
+    .action(async (f: CommonFlags & { observe?: string; json?: boolean; silent?: boolean }) => {
+      const r = await DRILLS[name](f.topo, { ...labOpts(f), ...(f.observe !== undefined ? { observeMs: Number(f.observe) } : {}), ...(f.silent ? { silent: true } : {}) });
+      if (f.json) console.log(JSON.stringify(r, null, 2));
+      console.log(`drill ${name}: ${r.target}`);
+      for (const l of r.lines) console.log(`drill ${name}: ${l}`);
+    });
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as { code?: string; message?: string };

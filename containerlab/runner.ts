@@ -14,7 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { logger } from '../lib/log.js';
 import { loadLabTopology, namespaceName, type LabNode, type LabTopology } from './clab-file.js';
 import { LabError, LabErrorCode } from './errors.js';
+import { agentConfigFile, agentPaths, removeAgentState, type AgentPaths } from './agent-state.js';
 import { birdSocket, startBirdNode } from './bird-node.js';
+import { removePodNamespaces } from './pod-store.js';
 import { startFrrNode, vtyshArgs } from './frr-node.js';
 import { agentCommand, classify, repoRoot, type AgentLaunch, DEFAULT_AGENTS } from './roles.js';
 import { splitWords } from './shell-words.js';
@@ -176,7 +178,8 @@ function makeVeth(lab: Lab, aNode: string, aIf: string, bNode: string, bIf: stri
   run('ip', ['-n', bNs, 'link', 'set', bIf, 'up']);
 }
 
-async function startNode(n: LabNode, ns: NodeState, repo: string, opts: LabOptions, save: () => void): Promise<void> {
+/** Start the programs of one node (its role decides which) and record their PIDs via `save`. */
+export async function startNode(n: LabNode, ns: NodeState, repo: string, opts: LabOptions, save: () => void): Promise<void> {
   const record = (p: NodeState['procs'][number]): void => {
     ns.procs.push(p);
     save();
@@ -227,6 +230,8 @@ export async function down(file: string, opts: LabOptions = {}): Promise<{ remov
 async function teardown(lab: Lab): Promise<{ removed: string[] }> {
   const state = readState(lab.stateDir);
   const removed: string[] = [];
+  // Pods first: their namespaces are recorded in the state dir removed below.
+  removed.push(...(await removePodNamespaces(lab.stateDir)));
   const nodes: Array<{ netns: string; procs: NodeState['procs'] }> = lab.topo.nodes.map((n) => ({ netns: lab.netns(n.name), procs: [] }));
   if (state) for (const s of Object.values(state.nodes)) nodes.push({ netns: s.netns, procs: s.procs });
   // Recorded PIDs first, gracefully (zebra removes its routes, bgpd sends a Cease), then anything
@@ -240,8 +245,25 @@ async function teardown(lab: Lab): Promise<{ removed: string[] }> {
     netnsDelete(n.netns);
     if (!removed.includes(n.netns)) removed.push(n.netns);
   }
+  // Agents' host files (state dirs, sockets, the lab's shared embedded datastore): a lab brought up
+  // again must not inherit block affinities of the previous one. Only after every process is gone.
+  for (const p of agentFiles(lab)) removeAgentState(p);
   rmSync(lab.stateDir, { recursive: true, force: true });
   return { removed };
+}
+
+function agentFiles(lab: Lab): AgentPaths[] {
+  const out: AgentPaths[] = [];
+  for (const n of lab.topo.nodes) {
+    const cfg = agentConfigFile(n);
+    if (cfg === undefined || !existsSync(cfg)) continue;
+    try {
+      out.push(agentPaths(cfg));
+    } catch (err) {
+      log.warn({ node: n.name, err: (err as Error).message }, 'agent config unreadable; its state is left in place');
+    }
+  }
+  return out;
 }
 
 export interface NodeStatus {

@@ -1,6 +1,7 @@
 // uplinkd's configuration for one node of the topology (the YAML format of uplinkd/config.ts with
 // the BGP section of bgpd/config.ts). Paths are per node so several agents can share one host in
 // the namespace lab (no mount namespaces there); in containerlab each container has its own /run.
+import { BFD_TIMERS } from './frr.js';
 import { AddressFamily, nodeBgpConfig } from './peers.js';
 import { nodeLabels } from './kube.js';
 import type { Fabric } from './resolve.js';
@@ -45,6 +46,8 @@ export function agentConfig(f: Fabric, node: string, opts: AgentConfigOptions = 
       maxPaths: 64,
       importPools: f.spec.pools.map((p) => p.cidrText),
       peers,
+      // bfd/config.ts: BFD on every ToR session, the ToRs' timers (FRR's `bfd profile uplink`).
+      ...(f.spec.bfd ? { bfd: { defaults: { ...BFD_TIMERS }, peers: peers.map((p) => p.name) } } : {}),
     },
     ...(opts.extra ?? {}),
   };

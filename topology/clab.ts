@@ -43,6 +43,28 @@ function nodeExec(f: Fabric, d: Device, agents: boolean): string[] {
   return cmds;
 }
 
+/**
+ * With a host `root` (the namespace lab: every agent on one host) all nodes share one embedded
+ * datastore file, <root>/uplink.db, so IPAM hands out non-overlapping blocks as one cluster would.
+ * Without it (containerlab: one filesystem per container) each agent keeps uplinkd's default.
+ */
+function withSharedDatastore(o: AgentConfigOptions | undefined): AgentConfigOptions | undefined {
+  if (!o?.root || o.extra?.datastore !== undefined) return o;
+  return { ...o, extra: { datastore: { type: 'embedded', path: `${o.root}/uplink.db` }, ...(o.extra ?? {}) } };
+}
+
+function agentConfigHeader(o: AgentConfigOptions | undefined): string {
+  if (o?.extra?.datastore !== undefined) return '';
+  if (o?.root) return `# Lab on one host: all agents share the embedded datastore ${o.root}/uplink.db. Real clusters use etcd or Kubernetes (datastore.type).\n`;
+  return [
+    '# Each containerlab container has its own filesystem, so this embedded datastore is private to the node',
+    '# and blocks of different nodes may overlap. Real clusters share one datastore: etcd or Kubernetes, e.g.',
+    '#   datastore: { type: etcd, endpoints: [http://etcd:2379] }',
+    '# (the namespace lab, `topology lab --agent-root DIR`, shares one embedded file instead).',
+    '',
+  ].join('\n');
+}
+
 /** Relative path -> file content; the topology file is `<name>.clab.yml`. */
 export function generateLab(f: Fabric, opts: LabGenOptions = {}): Map<string, string> {
   const agents = opts.agents ?? true;
@@ -53,7 +75,7 @@ export function generateLab(f: Fabric, opts: LabGenOptions = {}): Map<string, st
       const labels = { ...nodeLabels(f, d.name), ...(agents ? { 'uplink.dev/agent': 'true' } : {}) };
       const node: Record<string, unknown> = { kind: 'linux', image: agents ? f.spec.images.agent : f.spec.images.host, labels };
       if (agents) {
-        files.set(`${d.name}/uplinkd.yaml`, stringify(agentConfig(f, d.name, opts.agent)));
+        files.set(`${d.name}/uplinkd.yaml`, `${agentConfigHeader(opts.agent)}${stringify(agentConfig(f, d.name, withSharedDatastore(opts.agent)))}`);
         node.binds = [`${d.name}/uplinkd.yaml:${AGENT_CONFIG_PATH}:ro`];
         node.cmd = AGENT_CMD;
       }
@@ -61,7 +83,7 @@ export function generateLab(f: Fabric, opts: LabGenOptions = {}): Map<string, st
       nodes[d.name] = node;
     } else {
       files.set(`${d.name}/frr.conf`, frrConfig(f, d.name));
-      files.set(`${d.name}/daemons`, frrDaemons());
+      files.set(`${d.name}/daemons`, frrDaemons(f.spec.bfd));
       nodes[d.name] = {
         kind: 'linux',
         image: f.spec.images.router,

@@ -22,9 +22,12 @@ program
   .requiredOption('-f, --file <yaml>')
   .requiredOption('-o, --out <dir>')
   .option('--no-agents', 'plain Linux nodes with static routes instead of the agent image')
-  .option('--agent-root <dir>', 'root of the agents\' state and sockets (default /var/lib/uplink/<node>, /run/uplink/<node>)')
-  .action((o: { file: string; out: string; agents: boolean; agentRoot?: string }) => {
-    console.log(writeLab(loadTopology(o.file), o.out, { agents: o.agents, ...(o.agentRoot ? { agent: { root: o.agentRoot } } : {}) }));
+  .option('--agent-root <dir>', 'root of the agents\' state and sockets (default /var/lib/uplink/<node>, /run/uplink/<node>); the agents share <dir>/uplink.db')
+  .option('--bfd', 'BFD on every BGP session (as `bfd: true` in the model)')
+  .action((o: { file: string; out: string; agents: boolean; agentRoot?: string; bfd?: boolean }) => {
+    const f = loadTopology(o.file);
+    if (o.bfd) f.spec.bfd = true;
+    console.log(writeLab(f, o.out, { agents: o.agents, ...(o.agentRoot ? { agent: { root: o.agentRoot } } : {}) }));
   });
 program.command('peers').requiredOption('-f, --file <yaml>').argument('<node>').action((node: string, o: { file: string }) => {
   process.stdout.write(stringify(nodeBgpConfig(loadTopology(o.file), node)));

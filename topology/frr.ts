@@ -10,10 +10,16 @@ import type { Fabric } from './resolve.js';
 
 const MAX_PATHS = 64;
 
-/** The `daemons` file for the routers: zebra, bgpd and staticd, vty bound to loopback. */
-export function frrDaemons(): string {
-  const lines = ['zebra=yes', 'bgpd=yes', 'staticd=yes', 'ospfd=no', 'ospf6d=no', 'bfdd=no', '', 'vtysh_enable=yes'];
-  for (const d of ['zebra', 'bgpd', 'staticd']) lines.push(`${d}_options="  -A 127.0.0.1"`);
+/** BFD timers of the lab (issue 9: detect a dead neighbour in well under 1 s). */
+export const BFD_TIMERS = { minTxMs: 100, minRxMs: 100, multiplier: 3 } as const;
+
+/** The `daemons` file for the routers: zebra, bgpd and staticd (and bfdd with BFD), vty bound to loopback. */
+export function frrDaemons(bfd = false): string {
+  const lines = ['zebra=yes', 'bgpd=yes', 'staticd=yes', 'ospfd=no', 'ospf6d=no', `bfdd=${bfd ? 'yes' : 'no'}`, '', 'vtysh_enable=yes'];
+  if (bfd) lines.push('bfdd_options="  -A 127.0.0.1"');
+  // zebra -K: after a restart keep the previous run's kernel routes for 60 s (until bgpd has
+  // relearned them) instead of sweeping them at once: the forwarding half of graceful restart.
+  for (const d of ['zebra', 'bgpd', 'staticd']) lines.push(`${d}_options="  -A 127.0.0.1${d === 'zebra' ? ' -K 60' : ''}"`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -66,15 +72,25 @@ export function frrConfig(f: Fabric, device: string): string {
     '!',
   );
 
+  if (f.spec.bfd) {
+    // RFC 5880 §6.8.1 timers; one profile for every session (RFC 5881 single hop: all are direct).
+    out.push('bfd', ' profile uplink', `  transmit-interval ${BFD_TIMERS.minTxMs}`, `  receive-interval ${BFD_TIMERS.minRxMs}`, `  detect-multiplier ${BFD_TIMERS.multiplier}`, ' exit', 'exit', '!');
+  }
   out.push(`router bgp ${d.asn}`, ` bgp router-id ${d.routerId}`, ' bgp log-neighbor-changes', ' bgp bestpath as-path multipath-relax', ' no bgp network import-check');
   // RFC 7938 §6.3: fast failure detection; the datacenter profile values.
   out.push(' timers bgp 3 9');
+  // RFC 4724: a restarting router keeps forwarding and its peers keep its routes (stale) until it is
+  // back; uplinkd is a GR helper, so restarting a ToR's FRR does not withdraw the pods' routes.
+  // preserve-fw-state: list IPv4/IPv6 unicast with the F bit in the GR capability; without the
+  // AFI/SAFI tuples a helper must drop our routes when the session goes (RFC 4724 §3, §4.2).
+  out.push(' bgp graceful-restart', ' bgp graceful-restart preserve-fw-state');
   const groups = new Map<string, BgpSession>();
   for (const s of sessions) if (!groups.has(groupName(s))) groups.set(groupName(s), s);
   for (const [g, s] of groups) {
     out.push(` neighbor ${g} peer-group`);
     out.push(` neighbor ${g} remote-as ${s.type === 'ibgp' ? 'internal' : 'external'}`);
     out.push(` neighbor ${g} advertisement-interval 0`);
+    if (f.spec.bfd) out.push(` neighbor ${g} bfd profile uplink`);
   }
   for (const s of sessions) {
     const g = groupName(s);

@@ -100,6 +100,8 @@ export interface TopologySpec {
   spines: SpineSpec[];
   racks: RackSpec[];
   pools: Pool[];
+  /** BFD (RFC 5880/5881) on every BGP session: FRR's bfdd and uplinkd's `bgp.bfd`, 100 ms x 3. */
+  bfd: boolean;
 }
 
 export const DEFAULT_IMAGES: Images = {
@@ -154,7 +156,7 @@ export function parseTopology(text: string): TopologySpec {
 }
 
 function fromObject(d: Obj): TopologySpec {
-  noExtraKeys(d, '', ['name', 'asn', 'fabric', 'images', 'spines', 'racks', 'nodes', 'pools']);
+  noExtraKeys(d, '', ['name', 'asn', 'fabric', 'images', 'spines', 'racks', 'nodes', 'pools', 'bfd']);
   const a = optObj(d, 'asn', 'asn');
   noExtraKeys(a, 'asn', ['scheme', 'spine', 'tor', 'node', 'allowasIn']);
   const asn: AsnPlan = {
@@ -223,7 +225,7 @@ function fromObject(d: Obj): TopologySpec {
     if (!rack) throw new TopologyError(TopologyErrorCode.UnknownReference, `${k} (${node.name})`, `unknown rack "${rackName}"`);
     rack.nodes.push(node);
   });
-  return { name: name(d.name, 'name'), asn, fabric, images, spines, racks, pools };
+  return { name: name(d.name, 'name'), asn, fabric, images, spines, racks, pools, bfd: bool(d.bfd, 'bfd', false) };
 }
 
 function parseNode(no: Obj, nk: string, unnumberedDefault: boolean, keys: string[]): NodeSpec {

@@ -200,8 +200,10 @@ export class Agent {
     await this.control.close();
     await this.cni?.close();
     await this.gc?.stop();
-    await this.bgp?.stop();
+    // The reconciler stops first: closing the sessions withdraws the learned routes from the RIB, and
+    // a running reconciler would delete them from the kernel — exactly what graceful restart must avoid.
     await this.reconciler?.stop();
+    await this.bgp?.stop();
     await this.elector?.stop();
     this.metrics?.close();
     await this.lease?.revoke().catch(() => undefined);
