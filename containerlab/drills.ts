@@ -256,6 +256,9 @@ export async function routerRestartDrill(file: string, opts: DrillOptions = {}):
   } finally {
     await warm.stop();
   }
+  // A previous fault (another drill) may still be healing: sessions come back Established before
+  // their routes are re-learned, so wait until the ToR under test carries routes again.
+  for (let t0 = Date.now(); routesVia(s, s.iface) === 0 && Date.now() - t0 < 30_000; ) await sleep(200);
   const before = routesVia(s, s.iface);
   let minDuring = before;
   let sampling = true;
