@@ -1,10 +1,15 @@
-// bench bgpd: time from Established to all prefixes in the receiver's RIB, for 10k / 100k / 500k IPv4
-// prefixes sent by a raw feeder (pre-encoded UPDATEs, ~800 prefixes each) in a namespace; receivers are
-// our speaker (in a child process inside the namespace, so its RSS is its own), BIRD 2, FRR and GoBGP in
-// the same run, counts read with birdc / vtysh / gobgp. Peak RSS is VmHWM of the receiving process.
+// bench bgpd: time from Established to all prefixes in the receiver's RIB, and to all of them in the
+// receiver namespace's kernel FIB, for 10k / 100k / 500k IPv4 prefixes sent by a raw feeder
+// (pre-encoded UPDATEs, ~800 prefixes each) in a namespace. Receivers: our speaker (in a child process
+// inside the namespace, so its RSS is its own), BIRD 2, FRR and GoBGP, in the same run. RIB counts are
+// read with birdc / vtysh / gobgp; FIB counts from the kernel (`ip route show proto P`) for our speaker
+// -> FibReconciler, BIRD's kernel protocol and FRR's zebra (GoBGP has no FIB here: no zebra link).
+// Peak RSS is VmHWM of the receiving process (FRR FIB: bgpd + zebra).
 //
 // Usage: node dist/bench/bgpd.js [sizes...]   (default 10000 100000 500000; 100k runs 3 times, median)
-// Internal: node dist/bench/bgpd.js --receiver N   (our speaker as the receiver)
+// Env: BENCH_ONLY=uplink,bird,...  BENCH_REPEAT=n (100k)  BENCH_NO_FIB=1  BENCH_FIB_WHOLE=1 (our FIB
+// glue as uplinkd/bgp-bridge.ts has it: whole set per batch)  BENCH_NODE_ARGS='--cpu-prof ...'
+// Internal: node dist/bench/bgpd.js --receiver N [--fib]   (our speaker as the receiver)
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
@@ -21,7 +26,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // ------------------------------------------------------------------------------------------------
 // Receiver mode: our speaker, counting its Loc-RIB.
 
-async function receiver(n: number): Promise<void> {
+async function receiver(n: number, withFib: boolean): Promise<void> {
   const { BgpSpeaker } = await import('../bgpd/speaker.js');
   const { parseBgpConfig } = await import('../bgpd/config.js');
   const { logger } = await import('../lib/log.js');
@@ -37,6 +42,7 @@ async function receiver(n: number): Promise<void> {
   const s = new BgpSpeaker(cfg, { log });
   let fibCount = 0;
   s.onRoutes((c) => (fibCount += c.length));
+  const fib = withFib ? await fibGlue(s) : null;
   await s.start();
   process.stdout.write('ready\n');
   let first = 0;
@@ -49,8 +55,59 @@ async function receiver(n: number): Promise<void> {
   const done = now();
   const hwm = vmHwmKb(process.pid);
   process.stdout.write(`${JSON.stringify({ done, first, hwmKb: hwm, fib: fibCount })}\n`);
+  if (fib) {
+    // The parent counts the kernel's routes; it says when to stop (and reads VmHWM after).
+    await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+    process.stdout.write(`${JSON.stringify({ hwmKbFib: vmHwmKb(process.pid) })}\n`);
+    await fib.stop();
+  }
   await s.stop({ graceful: true });
   process.exit(0);
+}
+
+/**
+ * Speaker -> FibReconciler in this (the receiver's) namespace. The next-hop mapping is the one of
+ * uplinkd/bgp-bridge.ts (RFC 8950 RTA_VIA for IPv6 next hops of IPv4 routes, onlink for link-local);
+ * each Loc-RIB batch goes in as a delta (`applyChanges`) instead of the bridge's whole-set setDesired,
+ * or as the whole set when BENCH_FIB_WHOLE=1 (the bridge as it is today).
+ */
+async function fibGlue(s: import('../bgpd/speaker.js').BgpSpeaker): Promise<{ stop: () => Promise<void> }> {
+  const { FibReconciler } = await import('../routes/reconciler.js');
+  type Route = import('../routes/netlink/types.js').Route;
+  const whole = process.env.BENCH_FIB_WHOLE === '1';
+  const rec = new FibReconciler({ resyncIntervalMs: 0 });
+  await rec.start();
+  const rib = new Map<string, Route>();
+  const fail = (err: unknown): void => void process.stderr.write(`FIB update failed: ${String(err)}\n`);
+  s.onRoutes((changes) => {
+    const upserts: Route[] = [];
+    const removals: Route[] = [];
+    for (const c of changes) {
+      if (c.nextHops.length === 0) {
+        if (whole) rib.delete(c.prefix);
+        else removals.push({ dst: c.prefix });
+        continue;
+      }
+      const r: Route = {
+        dst: c.prefix,
+        nexthops: c.nextHops.map((h) => {
+          const nh: { gateway?: string; via?: string; dev?: string; onlink?: boolean } = {};
+          if (c.family === 'ipv4' && h.address.includes(':')) nh.via = h.address;
+          else nh.gateway = h.address;
+          if (h.linkLocal) {
+            nh.dev = h.linkLocal;
+            nh.onlink = true;
+          }
+          return nh;
+        }),
+      };
+      if (whole) rib.set(c.prefix, r);
+      else upserts.push(r);
+    }
+    if (whole) void rec.setDesired('rib', [...rib.values()]).catch(fail);
+    else void rec.applyChanges('rib', upserts, removals).catch(fail);
+  });
+  return { stop: () => rec.stop() };
 }
 
 function vmHwmKb(pid: number): number {
@@ -83,8 +140,12 @@ function encodeFeed(n: number): Uint8Array[] {
 async function feed(ns: Netns, msgs: Uint8Array[]): Promise<{ t0: number; sock: Socket }> {
   let sock: Socket | null = null;
   for (let i = 0; i < 100 && !sock; i++) {
+    // A connect that neither completes nor fails (seen under load) must not stall the whole bench.
+    const attempt = connectTcp({ family: 4, netns: ns.path, host: '10.0.0.1', port: 179 });
+    const late = (s: Socket): void => void s.destroy();
     try {
-      sock = await connectTcp({ family: 4, netns: ns.path, host: '10.0.0.1', port: 179 });
+      sock = await Promise.race([attempt, sleep(3000).then(() => null)]);
+      if (!sock) attempt.then(late, () => undefined);
     } catch {
       await sleep(100);
     }
@@ -95,6 +156,7 @@ async function feed(ns: Netns, msgs: Uint8Array[]): Promise<{ t0: number; sock: 
   let gotOpen = false;
   let gotKeepalive = false;
   let notification = '';
+  let sentKeepalive = false;
   s.on('error', () => undefined);
   s.on('data', (d: Buffer) => {
     buf = Buffer.concat([buf, d]);
@@ -109,9 +171,18 @@ async function feed(ns: Netns, msgs: Uint8Array[]): Promise<{ t0: number; sock: 
   });
   const ctx = makeContext();
   s.write(encodeMessage(buildOpen({ asn: 65002, holdTime: 240, bgpId: '10.0.0.2', capabilities: [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }, { kind: 'route-refresh' }] }), ctx));
-  while (!gotOpen) await sleep(1);
-  s.write(encodeMessage({ type: 4 }, ctx));
-  while (!gotKeepalive) await sleep(1);
+  const openBy = Date.now() + 20_000;
+  while (!gotOpen || !gotKeepalive) {
+    if (Date.now() > openBy || s.destroyed) {
+      s.destroy();
+      throw new Error(`no OPEN/KEEPALIVE from the receiver (open ${gotOpen}, notification ${notification || 'none'})`);
+    }
+    if (gotOpen && !sentKeepalive) {
+      s.write(encodeMessage({ type: 4 }, ctx));
+      sentKeepalive = true;
+    }
+    await sleep(1);
+  }
   const t0 = now();
   s.write(Buffer.concat(msgs));
   // Slow receivers may take longer than their hold time: keep the session alive (RFC 4271 §4.4).
@@ -136,14 +207,20 @@ async function pollUntil(probe: () => boolean, timeoutMs: number, intervalMs: nu
   }
 }
 
+/** Daemon stops (with run-directory removal) for the run in progress, done even when it fails. */
+const cleanups: (() => Promise<void>)[] = [];
+async function runCleanups(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+}
+
 interface Result {
   seconds: number;
   rssMb: number;
 }
 
 function topo(): { rx: Netns; tx: Netns } {
-  const rx = Netns.create('ulb');
-  const tx = Netns.create('ulb');
+  const rx = Netns.create('ulp');
+  const tx = Netns.create('ulp');
   link(rx, 'eth0', tx, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
   return { rx, tx };
 }
@@ -151,7 +228,8 @@ function topo(): { rx: Netns; tx: Netns } {
 async function runOurs(n: number, msgs: Uint8Array[]): Promise<Result> {
   const { rx, tx } = topo();
   try {
-    const child = rx.spawn(process.execPath, [fileURLToPath(import.meta.url), '--receiver', String(n)]);
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = rx.spawn(process.execPath, [...nodeArgs, fileURLToPath(import.meta.url), '--receiver', String(n)], { env: { ...process.env, UPLINK_LOG_LEVEL: 'warn' } });
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -161,6 +239,8 @@ async function runOurs(n: number, msgs: Uint8Array[]): Promise<Result> {
       throw new Error(`${(err as Error).message}; receiver output: ${out.slice(-2000)}`);
     });
     sock.destroy();
+    // Let the receiver exit on its own (it writes profiles on exit) before the namespace is torn down.
+    await pollUntil(() => child.exitCode !== null, 10_000, 20).catch(() => undefined);
     const line = out.split('\n').find((l) => l.includes('"done"'))!;
     const r = JSON.parse(line) as { done: number; first: number; hwmKb: number };
     if (process.env.BENCH_DEBUG) console.error(`uplink ${n}: first prefix after ${(r.first - t0).toFixed(1)} ms, all after ${(r.done - t0).toFixed(1)} ms`);
@@ -177,6 +257,7 @@ async function runBird(n: number, msgs: Uint8Array[]): Promise<Result> {
     const bird = await startBird(rx, {
       config: `router id 10.0.0.1;\nprotocol device {}\nprotocol bgp feed { local 10.0.0.1 as 65000; neighbor 10.0.0.2 as 65002; passive on; hold time 240; ipv4 { import all; export none; }; }\n`,
     });
+    cleanups.push(() => bird.stop({ cleanup: true }));
     const pid = Number(readFileSync(`${bird.runDir}/bird.pid`, 'utf8').trim());
     const { t0, sock } = await feed(tx, msgs);
     const t1 = await pollUntil(() => {
@@ -185,9 +266,9 @@ async function runBird(n: number, msgs: Uint8Array[]): Promise<Result> {
     }, 180_000, 5);
     const rss = vmHwmKb(pid) / 1024;
     sock.destroy();
-    await bird.stop({ cleanup: true });
     return { seconds: (t1 - t0) / 1000, rssMb: rss };
   } finally {
+    await runCleanups();
     tx.destroy();
     rx.destroy();
   }
@@ -199,6 +280,7 @@ async function runFrr(n: number, msgs: Uint8Array[]): Promise<Result> {
     const frr = await startFrr(rx, {
       config: `router bgp 65000\n bgp router-id 10.0.0.1\n no bgp ebgp-requires-policy\n neighbor 10.0.0.2 remote-as 65002\n neighbor 10.0.0.2 passive\n neighbor 10.0.0.2 timers 60 240\n address-family ipv4 unicast\n  neighbor 10.0.0.2 activate\n exit-address-family\n`,
     });
+    cleanups.push(() => frr.stop({ cleanup: true }));
     const pid = Number(readFileSync(`${frr.runDir}/bgpd.pid`, 'utf8').trim());
     const { t0, sock } = await feed(tx, msgs);
     const t1 = await pollUntil(() => {
@@ -207,9 +289,9 @@ async function runFrr(n: number, msgs: Uint8Array[]): Promise<Result> {
     }, 180_000, 5);
     const rss = vmHwmKb(pid) / 1024;
     sock.destroy();
-    await frr.stop({ cleanup: true });
     return { seconds: (t1 - t0) / 1000, rssMb: rss };
   } finally {
+    await runCleanups();
     tx.destroy();
     rx.destroy();
   }
@@ -221,6 +303,7 @@ async function runGobgp(n: number, msgs: Uint8Array[]): Promise<Result> {
     const g = await startGobgp(rx, {
       config: `[global.config]\n  as = 65000\n  router-id = "10.0.0.1"\n  port = 179\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "10.0.0.2"\n    peer-as = 65002\n  [neighbors.timers.config]\n    hold-time = 240\n  [neighbors.transport.config]\n    passive-mode = true\n  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "ipv4-unicast"\n`,
     });
+    cleanups.push(() => g.stop({ cleanup: true }));
     const pidOut = rx.exec('pgrep', ['-n', 'gobgpd']).trim();
     const pid = Number(pidOut.split('\n').at(-1));
     const { t0, sock } = await feed(tx, msgs);
@@ -230,9 +313,99 @@ async function runGobgp(n: number, msgs: Uint8Array[]): Promise<Result> {
     }, 180_000, 5);
     const rss = vmHwmKb(pid) / 1024;
     sock.destroy();
-    await g.stop({ cleanup: true });
     return { seconds: (t1 - t0) / 1000, rssMb: rss };
   } finally {
+    await runCleanups();
+    tx.destroy();
+    rx.destroy();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// FIB: Established -> every prefix in the receiver namespace's kernel table. The same probe for every
+// receiver: a cheap look-up of the last prefix sent, then a full count of the protocol's routes
+// (`ip -o route show proto P | wc -l`); the time taken is the end of the count that reached n, so the
+// dump's own cost is included (conservatively, alike for all).
+
+const LAST = (n: number): string => {
+  const a = (((11 << 24) >>> 0) + (n - 1) * 256) >>> 0;
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.0/24`;
+};
+
+async function pollKernel(ns: Netns, proto: number, n: number, timeoutMs: number): Promise<number> {
+  const last = LAST(n);
+  return pollUntil(() => {
+    if (!ns.exec('ip', ['-4', 'route', 'show', last, 'proto', String(proto)]).trim()) return false;
+    return Number(ns.exec('sh', ['-c', `ip -o -4 route show proto ${proto} | wc -l`]).trim()) >= n;
+  }, timeoutMs, 20);
+}
+
+interface FibResult extends Result {
+  ribSeconds: number;
+}
+
+async function runOursFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
+  const { rx, tx } = topo();
+  try {
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = rx.spawn(process.execPath, [...nodeArgs, fileURLToPath(import.meta.url), '--receiver', String(n), '--fib'], { env: { ...process.env, UPLINK_LOG_LEVEL: 'warn' } });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    await pollUntil(() => out.includes('ready'), 20_000, 10);
+    const { t0, sock } = await feed(tx, msgs);
+    const t1 = await pollKernel(rx, 77, n, 180_000).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; receiver output: ${out.slice(-2000)}`);
+    });
+    child.stdin?.write('end\n');
+    await pollUntil(() => out.includes('hwmKbFib'), 20_000, 10);
+    sock.destroy();
+    await pollUntil(() => child.exitCode !== null, 10_000, 20).catch(() => undefined);
+    const r = JSON.parse(out.split('\n').find((l) => l.includes('"done"'))!) as { done: number };
+    const h = JSON.parse(out.split('\n').find((l) => l.includes('hwmKbFib'))!) as { hwmKbFib: number };
+    return { seconds: (t1 - t0) / 1000, ribSeconds: (r.done - t0) / 1000, rssMb: h.hwmKbFib / 1024 };
+  } finally {
+    tx.destroy();
+    rx.destroy();
+  }
+}
+
+async function runBirdFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
+  const { rx, tx } = topo();
+  try {
+    const bird = await startBird(rx, {
+      config: `router id 10.0.0.1;\nprotocol device {}\nprotocol kernel { ipv4 { export all; }; }\nprotocol bgp feed { local 10.0.0.1 as 65000; neighbor 10.0.0.2 as 65002; passive on; hold time 240; ipv4 { import all; export none; }; }\n`,
+    });
+    cleanups.push(() => bird.stop({ cleanup: true }));
+    const pid = Number(readFileSync(`${bird.runDir}/bird.pid`, 'utf8').trim());
+    const { t0, sock } = await feed(tx, msgs);
+    const t1 = await pollKernel(rx, 12, n, 180_000); // RTPROT_BIRD
+    const rss = vmHwmKb(pid) / 1024;
+    sock.destroy();
+    return { seconds: (t1 - t0) / 1000, ribSeconds: NaN, rssMb: rss };
+  } finally {
+    await runCleanups();
+    tx.destroy();
+    rx.destroy();
+  }
+}
+
+async function runFrrFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
+  const { rx, tx } = topo();
+  try {
+    const frr = await startFrr(rx, {
+      config: `router bgp 65000\n bgp router-id 10.0.0.1\n no bgp ebgp-requires-policy\n neighbor 10.0.0.2 remote-as 65002\n neighbor 10.0.0.2 passive\n neighbor 10.0.0.2 timers 60 240\n address-family ipv4 unicast\n  neighbor 10.0.0.2 activate\n exit-address-family\n`,
+    });
+    cleanups.push(() => frr.stop({ cleanup: true }));
+    const pid = Number(readFileSync(`${frr.runDir}/bgpd.pid`, 'utf8').trim());
+    const { t0, sock } = await feed(tx, msgs);
+    const t1 = await pollKernel(rx, 186, n, 180_000); // RTPROT_BGP, installed by zebra
+    const zebraPid = Number(readFileSync(`${frr.runDir}/zebra.pid`, 'utf8').trim());
+    const rss = (vmHwmKb(pid) + vmHwmKb(zebraPid)) / 1024;
+    sock.destroy();
+    return { seconds: (t1 - t0) / 1000, ribSeconds: NaN, rssMb: rss };
+  } finally {
+    await runCleanups();
     tx.destroy();
     rx.destroy();
   }
@@ -245,7 +418,7 @@ function median(xs: Result[]): Result {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args[0] === '--receiver') return receiver(Number(args[1]));
+  if (args[0] === '--receiver') return receiver(Number(args[1]), args[2] === '--fib');
   const sizes = args.length ? args.map(Number) : [10_000, 100_000, 500_000];
   const runners: [string, (n: number, m: Uint8Array[]) => Promise<Result>][] = [
     ['uplink', runOurs],
@@ -278,7 +451,34 @@ async function main(): Promise<void> {
     const ours = results.get('uplink');
     for (const other of ['bird', 'frr', 'gobgp']) {
       const o = results.get(other);
-      if (ours && o) console.log(`bench bgpd ${label} uplink/${other} time ratio: ${(ours.seconds / o.seconds).toFixed(2)} x`);
+      if (ours && o) console.log(`bench bgpd ${label} uplink/${other} rib time ratio: ${(ours.seconds / o.seconds).toFixed(2)} x`);
+    }
+    const fibRunners: [string, (n: number, m: Uint8Array[]) => Promise<FibResult>][] = [
+      ['uplink', runOursFib],
+      ['bird', runBirdFib],
+      ['frr', runFrrFib],
+    ];
+    const fib = new Map<string, Result>();
+    for (const [name, run] of fibRunners) {
+      if ((only && !only.includes(name)) || process.env.BENCH_NO_FIB) continue;
+      const rs: Result[] = [];
+      for (let i = 0; i < repeat; i++) {
+        try {
+          rs.push(await run(n, msgs));
+        } catch (err) {
+          console.log(`bench bgpd ${label} ${name}: FIB FAILED ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+      if (!rs.length) continue;
+      const r = median(rs);
+      fib.set(name, r);
+      console.log(`bench bgpd ${label} ${name} time-to-fib: ${r.seconds.toFixed(3)} s${repeat > 1 ? ` (median of ${repeat})` : ''}`);
+      console.log(`bench bgpd ${label} ${name} peak-rss-with-fib: ${r.rssMb.toFixed(1)} MB${name === 'frr' ? ' (bgpd + zebra)' : ''}`);
+    }
+    const oursFib = fib.get('uplink');
+    for (const other of ['bird', 'frr']) {
+      const o = fib.get(other);
+      if (oursFib && o) console.log(`bench bgpd ${label} uplink/${other} fib time ratio: ${(oursFib.seconds / o.seconds).toFixed(2)} x`);
     }
     console.log(`bench bgpd ${label} messages: ${msgs.length} UPDATEs`);
   }

@@ -17,7 +17,7 @@ import { PeerSession, type FlapRecord, type LastError, type LocalSettings } from
 import { peerMetrics } from './metrics.js';
 import { State } from './fsm/table.js';
 import { communityToString, largeCommunityToString, openCapabilities, type Capability } from './wire/index.js';
-import { listenTcp, nativeAvailable, setMinTtl, setTcpMd5 } from '../routes/netlink/index.js';
+import { listenTcp, nativeAvailable, setMinTtl, setTcpMd5, socketAddresses } from '../routes/netlink/index.js';
 
 export interface SpeakerDeps {
   readonly log?: Logger;
@@ -25,6 +25,8 @@ export interface SpeakerDeps {
   readonly restarting?: boolean;
   /** Open every socket inside this network namespace (path under /var/run/netns). */
   readonly netns?: string;
+  /** Seconds between our Router Advertisements on unnumbered peers' interfaces (default 10). */
+  readonly raIntervalS?: number;
 }
 
 export interface NeighborStatus {
@@ -87,18 +89,21 @@ export class BgpSpeaker {
   private running = false;
   private restarting: boolean;
   private readonly netns: string | undefined;
+  private readonly raIntervalS: number | undefined;
 
   constructor(cfg: BgpConfig, deps: SpeakerDeps = {}) {
     this.cfg = cfg;
     this.log = deps.log ?? logger('bgpd');
     this.restarting = deps.restarting ?? false;
     this.netns = deps.netns;
+    this.raIntervalS = deps.raIntervalS;
     this.rib = new Rib(this.ribOptions());
     peerMetrics.useRib(this.rib);
     this.policies = compileAll(cfg.policies);
     this.defaultImport = defaultImportPolicy(cfg);
     this.rib.onFib((c) => {
-      for (const l of this.routeListeners) l(c);
+      const scoped = this.scopeLinkLocal(c);
+      for (const l of this.routeListeners) l(scoped);
     });
     this.rib.onOutbound((id, batch) => {
       for (const p of this.peers.values()) if (p.ribId === id) p.sendBatch(batch);
@@ -183,9 +188,14 @@ export class BgpSpeaker {
   }
 
   private onIncoming(sock: Socket): void {
-    const remote = (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
-    const scoped = remote.split('%')[0]!;
+    // socketAddresses, not sock.remoteAddress: Node throws for a link-local peer in another netns.
+    const addrs = socketAddresses(sock);
+    const remote = addrs.remote ?? '';
+    const scoped = remote;
     let peer = [...this.peers.values()].find((p) => p.cfg.address === scoped || (p.cfg.interface && p.remoteAddress === scoped));
+    // An unnumbered neighbour that connects before we saw its RA: the link-local session's interface
+    // (scope id) names the peer; the session takes the address from the socket.
+    peer ??= addrs.scope ? [...this.peers.values()].find((p) => p.cfg.interface && !p.remoteAddress && p.interfaceIndex === addrs.scope) : undefined;
     if (!peer) {
       const range = this.cfg.listenRanges.find((r) => inRange(r, scoped));
       if (!range || [...this.dynamic].filter((n) => this.peers.get(n)?.cfg.address && inRange(range, this.peers.get(n)!.cfg.address!)).length >= range.limit) {
@@ -216,6 +226,7 @@ export class BgpSpeaker {
       log: this.log,
       ...(asRange ? { asRange } : {}),
       ...(this.netns ? { netns: this.netns } : {}),
+      ...(this.raIntervalS ? { raIntervalS: this.raIntervalS } : {}),
       onIdle: (s) => {
         // Dynamic neighbours exist only while their session does.
         if (this.dynamic.has(s.name)) {
@@ -336,9 +347,28 @@ export class BgpSpeaker {
     const out: { prefix: string; family: 'ipv4' | 'ipv6'; nextHops: readonly NextHop[] }[] = [];
     this.rib.forEachLoc((k) => {
       const r = this.rib.lookup(k);
-      if (r && !r.local) out.push({ prefix: formatKey(k), family: typeof k === 'number' ? 'ipv4' : 'ipv6', nextHops: r.nextHops });
+      if (r && !r.local) out.push({ prefix: formatKey(k), family: typeof k === 'number' ? 'ipv4' : 'ipv6', nextHops: this.scopeHops(r.nextHops) });
     });
     return out;
+  }
+
+  /**
+   * A link-local next hop is only usable with its interface (RFC 4291 §2.5.6). The RIB names the peer
+   * address there; when that address is an unnumbered neighbour's (RFC 8950 over an interface peer,
+   * whether the peer sent it as the link-local or in the global slot), the FIB needs the interface.
+   */
+  private scopeHops(hops: readonly NextHop[]): NextHop[] {
+    return hops.map((h) => {
+      const ll = h.address.toLowerCase();
+      if (!/^fe[89ab][0-9a-f]:/.test(ll)) return h;
+      const p = [...this.peers.values()].find((x) => x.cfg.interface && x.remoteAddress.toLowerCase() === ll);
+      return p ? { address: h.address, linkLocal: p.cfg.interface! } : h;
+    });
+  }
+
+  private scopeLinkLocal(changes: FibChange[]): FibChange[] {
+    if (!this.cfg.peers.some((p) => p.interface)) return changes;
+    return changes.map((c) => (c.nextHops.length ? { ...c, nextHops: this.scopeHops(c.nextHops) } : c));
   }
 
   // ------------------------------------------------------------------------------------------------

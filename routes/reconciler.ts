@@ -67,7 +67,10 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   private readonly opts: Required<Omit<ReconcilerOptions, 'elector' | 'netns'>>;
   private handle: NetlinkHandle | undefined;
   private watcher: RouteWatcher | undefined;
-  private readonly sources = new Map<string, Route[]>();
+  /** source -> route key -> the caller's route (first of a key within one setDesired wins). */
+  private readonly sources = new Map<string, Map<string, Route>>();
+  /** Source names sorted: on a key wanted by several sources the first name wins. */
+  private sourceOrder: string[] = [];
   private desired = new Map<string, NormRoute>();
   /** The caller's route per desired key, to re-resolve device names when links change. */
   private desiredRaw = new Map<string, Route>();
@@ -149,20 +152,76 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
    * change (or at once on a standby).
    */
   setDesired(source: string, routes: Route[]): Promise<void> {
-    this.sources.set(source, routes);
+    const m = new Map<string, Route>();
+    for (const r of routes) {
+      const k = normalize(r, this.resolveDev).key;
+      if (!m.has(k)) m.set(k, r);
+    }
+    this.setSource(source, m);
     return this.recompute();
   }
 
   removeSource(source: string): Promise<void> {
     this.sources.delete(source);
+    this.sourceOrder = [...this.sources.keys()].sort();
     return this.recompute();
+  }
+
+  /**
+   * Incremental form of setDesired for one source: `upserts` add or replace routes by key, `removals`
+   * (only their key fields matter: dst, table, metric) leave. Costs O(changes), not O(desired set),
+   * so a BGP speaker can hand over each Loc-RIB batch as it comes.
+   */
+  applyChanges(source: string, upserts: readonly Route[], removals: readonly Route[]): Promise<void> {
+    let src = this.sources.get(source);
+    if (!src) this.setSource(source, (src = new Map()));
+    const touched: string[] = [];
+    for (const r of removals) {
+      const k = normalize(r, this.resolveDev).key;
+      if (src.delete(k)) touched.push(k);
+    }
+    for (const r of upserts) {
+      const k = normalize(r, this.resolveDev).key;
+      src.set(k, r);
+      touched.push(k);
+    }
+    for (const k of touched) this.resolveKey(k);
+    return this.kick();
+  }
+
+  private setSource(source: string, routes: Map<string, Route>): void {
+    const isNew = !this.sources.has(source);
+    this.sources.set(source, routes);
+    if (isNew) this.sourceOrder = [...this.sources.keys()].sort();
+  }
+
+  /** Re-decide one key across the sources (as recompute does for all). */
+  private resolveKey(k: string): void {
+    let winner: Route | undefined;
+    for (const name of this.sourceOrder) {
+      winner = this.sources.get(name)?.get(k);
+      if (winner) break;
+    }
+    const old = this.desired.get(k);
+    if (winner) {
+      const n = normalize(winner, this.resolveDev);
+      if (!old || !sameNorm(old, n)) this.dirty.add(k);
+      this.desired.set(k, n);
+      this.desiredRaw.set(k, winner);
+      this.withdrawn.delete(k);
+    } else if (old) {
+      this.desired.delete(k);
+      this.desiredRaw.delete(k);
+      this.dirty.add(k);
+      this.withdrawn.add(k);
+    }
   }
 
   private recompute(): Promise<void> {
     const next = new Map<string, NormRoute>();
     const raw = new Map<string, Route>();
-    for (const name of [...this.sources.keys()].sort()) {
-      for (const r of this.sources.get(name) ?? []) {
+    for (const name of this.sourceOrder) {
+      for (const r of this.sources.get(name)?.values() ?? []) {
         const n = normalize(r, this.resolveDev);
         if (!next.has(n.key)) {
           next.set(n.key, n);
@@ -183,6 +242,10 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     }
     this.desired = next;
     this.desiredRaw = raw;
+    return this.kick();
+  }
+
+  private kick(): Promise<void> {
     if (!this.canWrite) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.waiters.push({ since: performance.now(), resolve }));
     this.request(SyncKind.Incremental);

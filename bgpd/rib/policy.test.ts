@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePolicy, evaluate, asLoop, parseCommunity } from './policy.js';
+import { compilePolicy, evaluate, asLoop, parseCommunity, attrVerdicts, matchingTerm, matchingTermWith } from './policy.js';
 import { parsePrefix } from './prefix.js';
 import type { Attrs } from './attrs.js';
 import { AsPathSegmentType } from '../wire/types.js';
@@ -76,5 +76,37 @@ describe('policy', () => {
     expect(asLoop(a, 65000, 1)).toBe(true);
     expect(asLoop(a, 65000, 2)).toBe(false);
     expect(asLoop(a, 65099)).toBe(false);
+  });
+});
+
+describe('policy split per attribute set / per prefix', () => {
+  // Terms mixing prefix and attribute conditions, so the split can disagree with the whole match.
+  const mixed = compilePolicy('mixed', {
+    terms: [
+      { match: { prefixList: [{ prefix: '10.1.0.0/16', le: 24 }], asPath: '^65001 ' }, action: 'reject' },
+      { match: { community: ['65000:7'] }, action: 'accept', set: { localPref: 70 } },
+      { match: { prefixList: [{ prefix: '10.0.0.0/8', le: 32 }], family: 'ipv4' }, action: 'accept' },
+      { match: { prefixList: [{ prefix: 'fd00::/16', le: 64 }] }, action: 'accept' },
+    ],
+  });
+  const attrSets: Attrs[] = [
+    base,
+    { ...base, asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65002] }] },
+    { ...base, communities: [parseCommunity('65000:7')] },
+  ];
+  const keys = ['10.1.2.0/24', '10.1.2.0/25', '10.9.0.0/16', '11.0.0.0/8', 'fd00:1::/48', 'fd01::/32'].map(parsePrefix);
+
+  it('matchingTermWith(attrVerdicts) picks the same term as matchingTerm', () => {
+    const sawDifferentTerms = new Set<number>();
+    for (const a of attrSets) {
+      const v = attrVerdicts(mixed, a);
+      for (const k of keys) {
+        const t = matchingTermWith(mixed, k, v);
+        expect(t).toBe(matchingTerm(mixed, k, a));
+        sawDifferentTerms.add(t);
+      }
+    }
+    // Every term and the default are hit by some case, so the comparison covers each branch.
+    expect([...sawDifferentTerms].sort()).toEqual([-1, 0, 1, 2, 3]);
   });
 });

@@ -140,16 +140,46 @@ function asPathString(a: Attrs): string {
 }
 
 function matches(t: CompiledTerm, key: PrefixKey, a: Attrs): boolean {
+  return matchesPrefix(t, key) && matchesAttrs(t, a);
+}
+
+/** The per-prefix half of a term's match (family, prefix list): plain loops, it runs once per prefix. */
+function matchesPrefix(t: CompiledTerm, key: PrefixKey): boolean {
   const fam = t.term.match?.family;
   if (fam && fam !== (typeof key === 'number' ? 'ipv4' : 'ipv6')) return false;
-  if (t.prefixes) {
-    const len = prefixLength(key);
-    if (!t.prefixes.some((e) => len >= e.ge && len <= e.le && prefixContains(e.key, key))) return false;
+  const list = t.prefixes;
+  if (!list) return true;
+  const len = prefixLength(key);
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!;
+    if (len >= e.ge && len <= e.le && prefixContains(e.key, key)) return true;
   }
+  return false;
+}
+
+/** The per-attribute-set half (AS path, communities): the same for every prefix of one UPDATE. */
+function matchesAttrs(t: CompiledTerm, a: Attrs): boolean {
   if (t.asPath && !t.asPath.test(asPathString(a))) return false;
   if (t.communities && !(a.communities ?? []).some((c) => t.communities!.has(c))) return false;
   if (t.large && !(a.largeCommunities ?? []).some((c) => t.large!.has(c.join(':')))) return false;
   return true;
+}
+
+/**
+ * Which terms' attribute conditions hold for one attribute set (1 = holds). Computed once per UPDATE,
+ * so the per-prefix work in `matchingTermWith` is only the prefix list.
+ */
+export function attrVerdicts(policy: CompiledPolicy, a: Attrs): Uint8Array {
+  const v = new Uint8Array(policy.terms.length);
+  for (let i = 0; i < v.length; i++) v[i] = matchesAttrs(policy.terms[i]!, a) ? 1 : 0;
+  return v;
+}
+
+/** `matchingTerm` with the attribute half taken from `attrVerdicts` of the same attribute set. */
+export function matchingTermWith(policy: CompiledPolicy, key: PrefixKey, verdicts: Uint8Array): number {
+  const terms = policy.terms;
+  for (let i = 0; i < terms.length; i++) if (verdicts[i] === 1 && matchesPrefix(terms[i]!, key)) return i;
+  return -1;
 }
 
 function applySet(s: CompiledSet, a: Attrs): Attrs {

@@ -50,7 +50,9 @@ export function keyToBytes(key: PrefixKey): { addr: Uint8Array; len: number } {
 
 export function formatKey(key: PrefixKey): string {
   if (typeof key === 'number') {
-    const { addr, len } = v4Parts(key);
+    // Once per FIB change: no intermediate object.
+    const len = Math.floor(key / TWO32);
+    const addr = key - len * TWO32;
     return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${len}`;
   }
   const { addr, len } = keyToBytes(key);

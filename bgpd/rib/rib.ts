@@ -10,7 +10,7 @@
 // speaker, single-threaded; listeners must not call back into the Rib synchronously.
 import { AttrTable, type Attrs, type AttrSet } from './attrs.js';
 import { decide, BestReason, type BestReasonName, type Candidate, type DecisionOptions, type PathSource } from './decision.js';
-import { asLoop, evaluate, matchingTerm, type CompiledPolicy } from './policy.js';
+import { asLoop, attrVerdicts, evaluate, matchingTermWith, type CompiledPolicy } from './policy.js';
 import { exportRoute } from './export.js';
 import { KeyList } from './key-list.js';
 import { formatKey, keyFamily, PrefixMap, type AddressFamily, type PrefixKey } from './prefix.js';
@@ -117,6 +117,8 @@ export class Rib {
   private readonly fibListeners: ((changes: FibChange[]) => void)[] = [];
   private outboundListener: ((peerId: number, batch: OutboundBatch) => void) | null = null;
   private readonly clusterId: string;
+  /** Per import cache (one per UPDATE, or per attribute set on reimport): the attribute verdicts. */
+  private readonly verdicts = new WeakMap<Map<number, number>, Uint8Array>();
 
   constructor(private opts: RibOptions) {
     this.clusterId = opts.clusterId ?? opts.routerId;
@@ -326,11 +328,17 @@ export class Rib {
     return false;
   }
 
-  /** Post-policy attribute id, cached per matched term within one UPDATE (-2 = rejected). */
+  /**
+   * Post-policy attribute id, cached per matched term within one UPDATE (-2 = rejected). The terms'
+   * attribute conditions are evaluated once per attribute set (kept beside the cache), so per
+   * prefix only the prefix lists run.
+   */
   private importAttr(p: PeerState, key: PrefixKey, pre: AttrSet, cache: Map<number, number>): number {
     const pol = p.info.importPolicy;
     if (!pol) return pre.id;
-    const term = matchingTerm(pol, key, pre);
+    let verdicts = this.verdicts.get(cache);
+    if (!verdicts) this.verdicts.set(cache, (verdicts = attrVerdicts(pol, pre)));
+    const term = matchingTermWith(pol, key, verdicts);
     const hit = cache.get(term);
     if (hit !== undefined) return hit;
     const r = evaluate(pol, key, pre);

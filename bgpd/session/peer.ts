@@ -50,7 +50,8 @@ import { encodeBatch } from './convert.js';
 import { applyUpdate } from './update-in.js';
 import { FAMILY_AFI, localCapabilities } from './capabilities.js';
 import { peerMetrics } from '../metrics.js';
-import { connectTcp, nativeAvailable, type TcpSocketSpec } from '../../routes/netlink/index.js';
+import { connectTcp, nativeAvailable, socketAddresses, type TcpSocketSpec } from '../../routes/netlink/index.js';
+import { LinkLocalDiscovery } from './unnumbered.js';
 
 export interface LocalSettings {
   readonly asn: number;
@@ -71,6 +72,8 @@ export interface PeerSessionDeps {
   readonly onIdle?: (p: PeerSession) => void;
   /** Create sockets inside this network namespace (path), e.g. a test namespace or a VRF-like netns. */
   readonly netns?: string;
+  /** Seconds between our Router Advertisements on an unnumbered peer's interface (default 10). */
+  readonly raIntervalS?: number;
 }
 
 export type { FlapRecord, LastError, Counters } from './types.js';
@@ -111,6 +114,8 @@ export class PeerSession implements FsmHost {
   private sentRestarting = false;
   remoteAddress: string;
   localAddress: string | null = null;
+  /** Unnumbered peers: neighbour discovery on cfg.interface (RAs in and out). */
+  private discovery: LinkLocalDiscovery | null = null;
 
   constructor(
     public cfg: PeerConfig,
@@ -122,7 +127,8 @@ export class PeerSession implements FsmHost {
       connectRetryMs: local.connectRetryS * 1000,
       holdTimeS: cfg.holdTime,
       delayOpenMs: cfg.delayOpenS * 1000,
-      passive: cfg.passive || cfg.address === undefined,
+      // Unnumbered peers connect actively once an RA names the neighbour (initiateTcp waits until then).
+      passive: cfg.passive || (cfg.address === undefined && cfg.interface === undefined),
     });
     this.ribId = deps.rib.addPeer(this.ribInfo());
   }
@@ -168,7 +174,45 @@ export class PeerSession implements FsmHost {
   // Admin
 
   start(): void {
+    if (this.cfg.interface && !this.discovery) this.startDiscovery(this.cfg.interface);
     if (!this.cfg.shutdown) this.fsm.start();
+  }
+
+  private startDiscovery(device: string): void {
+    const d = new LinkLocalDiscovery({
+      device,
+      ...(this.deps.netns ? { netns: this.deps.netns } : {}),
+      ...(this.deps.raIntervalS ? { intervalS: this.deps.raIntervalS } : {}),
+      log: this.deps.log,
+      onNeighbor: (addr) => this.setNeighborAddress(addr),
+    });
+    try {
+      d.start();
+      this.discovery = d;
+    } catch (err) {
+      // Without the raw socket the peer can still come up if the neighbour connects to us.
+      this.deps.log.error({ peer: this.name, device, err: (err as Error).message }, 'neighbour discovery failed: unnumbered peer stays passive');
+    }
+  }
+
+  /** Unnumbered peers: ifindex of cfg.interface in the session's netns (null before discovery starts). */
+  get interfaceIndex(): number | null {
+    return this.discovery?.ifindex ?? null;
+  }
+
+  /**
+   * The unnumbered neighbour's link-local address, learned from an RA. A new address means a new
+   * neighbour (or a renumbered one): drop whatever session we had and connect to it.
+   */
+  setNeighborAddress(addr: string): void {
+    if (this.remoteAddress === addr) return;
+    this.remoteAddress = addr;
+    this.deps.rib.updatePeer(this.ribId, this.ribInfo());
+    // Idle: stopped by the operator (stays down) or waiting to restart (will dial the new address).
+    if (this.cfg.shutdown || this.fsm.state === State.Idle) return;
+    const connectedTo = this.conn ? socketAddresses(this.conn.sock).remote : null;
+    if (connectedTo === addr) return; // the neighbour reached us first; that session is the right one
+    this.fsm.reset('unnumbered neighbour address changed');
   }
 
   stop(message = ''): void {
@@ -177,6 +221,8 @@ export class PeerSession implements FsmHost {
 
   /** Process exit for a graceful restart (RFC 4724 §4.1): close without NOTIFICATION, routes stay with the peer. */
   abandon(): void {
+    this.discovery?.stop();
+    this.discovery = null;
     this.fsm.dispose();
     this.closeConn(this.pending);
     this.closeConn(this.conn);
@@ -208,7 +254,9 @@ export class PeerSession implements FsmHost {
       return;
     }
     if (st === State.Established || this.pending) {
-      // §6.8: a connection colliding with an Established one is closed.
+      // §6.8: a connection colliding with an Established one is closed. The peer may reset it first:
+      // without a listener that ECONNRESET would be an uncaught 'error' event.
+      sock.on('error', () => sock.destroy());
       this.writeRaw(sock, encodeMessage({ type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution, data: new Uint8Array(0) }, this.ctx));
       sock.end();
       setTimeout(() => sock.destroy(), 1000).unref();
@@ -225,8 +273,10 @@ export class PeerSession implements FsmHost {
     sock.on('error', (err) => this.onSockClosed(c, err));
     sock.on('close', () => this.onSockClosed(c, null));
     if (!pending) {
-      this.localAddress = sock.localAddress?.replace(/^::ffff:/, '') ?? null;
-      if (!this.cfg.address && sock.remoteAddress) this.remoteAddress = sock.remoteAddress.replace(/^::ffff:/, '');
+      // socketAddresses: Node's getters throw for a link-local peer whose interface is in another netns.
+      const addrs = socketAddresses(sock);
+      this.localAddress = addrs.local;
+      if (!this.cfg.address && addrs.remote) this.remoteAddress = addrs.remote;
       this.deps.rib.updatePeer(this.ribId, this.ribInfo());
     }
     return c;
@@ -252,11 +302,14 @@ export class PeerSession implements FsmHost {
   }
 
   initiateTcp(): void {
-    if (!this.cfg.address) return; // interface/dynamic peers are passive until discovered
+    // Unnumbered: no neighbour yet means no connect; the ConnectRetry timer brings us back here, and
+    // setNeighborAddress restarts at once when an RA arrives.
+    const host = this.cfg.address ?? (this.cfg.interface ? this.remoteAddress : '');
+    if (!host) return;
     const gen = this.gen + 1;
-    const host = this.cfg.address;
     const family = isIP(host) === 6 ? 6 : 4;
-    const needOptions = Boolean(this.cfg.password || this.cfg.ttlSecurity || this.cfg.multihop || this.deps.netns);
+    const device = this.cfg.address ? undefined : this.cfg.interface;
+    const needOptions = Boolean(this.cfg.password || this.cfg.ttlSecurity || this.cfg.multihop || this.deps.netns || device);
     const onConnected = (sock: Socket): void => {
       if (this.gen + 1 !== gen || this.conn || this.fsm.state !== State.Connect) {
         sock.destroy();
@@ -274,6 +327,9 @@ export class PeerSession implements FsmHost {
       const spec: TcpSocketSpec = {
         family,
         ...(this.deps.netns ? { netns: this.deps.netns } : {}),
+        // A link-local destination needs its interface (RFC 4291 §2.5.6); the kernel takes the scope
+        // from the bound device when the address carries none.
+        ...(device ? { device } : {}),
         ...(this.cfg.localAddress ? { bind: { address: this.cfg.localAddress, port: 0 } } : {}),
         ...(this.cfg.password ? { md5: [{ address: host, key: this.cfg.password }] } : {}),
         // RFC 5082 §3: send with TTL 255, accept only 255 - (hops - 1).
