@@ -316,13 +316,16 @@ export async function nodeRemovalDrill(file: string, opts: DrillOptions = {}): P
     return blocks.some((b) => b in routes);
   };
 
+  // A decommission, not a restart: the agent closes its sessions with a NOTIFICATION so the routers
+  // withdraw its blocks at once (a plain SIGTERM is a graceful restart: they would keep them as
+  // stale for the advertised restart time, RFC 4724 §4.2). Then wait for the process to be gone.
+  const victimPaths0 = agentPaths(agentConfigFile(victim)!);
+  execFileSync(process.execPath, [join(repoRoot(), 'dist', 'uplinkctl', 'main.js'), '-s', victimPaths0.controlSocket ?? '', '-o', 'json', 'shutdown', '--withdraw'], { encoding: 'utf8', timeout: 30_000 });
   await stopNode(file, victim.name, 'SIGTERM', opts, ['agent']);
   const t0 = performance.now();
   ctl('node', 'remove', victim.name);
   const done: Record<'ipam' | 'kernels' | 'tors', number | undefined> = { ipam: undefined, kernels: undefined, tors: undefined };
-  // Routes the stopped node announced are kept by its GR helpers (the ToRs) as stale until the
-  // restart time it advertised runs out (RFC 4724 §4.2; uplinkd's default 120 s): wait past that.
-  const limitS = (opts.observeMs ?? 240_000) / 1000;
+  const limitS = (opts.observeMs ?? 60_000) / 1000;
   const deadline = t0 + limitS * 1000;
   while (Object.values(done).some((v) => v === undefined)) {
     const t = (performance.now() - t0) / 1000;
@@ -345,7 +348,7 @@ export async function nodeRemovalDrill(file: string, opts: DrillOptions = {}): P
   const removal = { ipamS: done.ipam ?? Infinity, kernelsS: done.kernels ?? Infinity, torsS: done.tors ?? Infinity, blocks };
   return {
     drill: DrillName.NodeRemoval,
-    target: `${victim.name} (agent stopped, uplinkctl node remove)`,
+    target: `${victim.name} (uplinkctl shutdown --withdraw, uplinkctl node remove)`,
     lines: [`blocks ${blocks.join(' ')}`, `gone from IPAM after ${fmt(done.ipam)}`, `gone from every other node's kernel after ${fmt(done.kernels)}`, `gone from every router after ${fmt(done.tors)}`],
     removal,
   };

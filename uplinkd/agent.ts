@@ -190,7 +190,18 @@ export class Agent {
     this.podGcTimer.unref();
   }
 
-  async stop(): Promise<void> {
+  /** Set by main: a `POST /shutdown` asks the process to stop (and exit). */
+  onShutdownRequest: ((withdraw: boolean) => void) | undefined;
+  /** A decommission was asked for: any stop from now on (even a SIGTERM racing it) withdraws. */
+  private decommissioning = false;
+
+  /**
+   * `withdraw`: a decommission, not a restart — the sessions close with a Cease NOTIFICATION (RFC
+   * 9003 message) so peers withdraw our routes at once instead of keeping them for the graceful-
+   * restart time.
+   */
+  async stop(opts: { withdraw?: boolean } = {}): Promise<void> {
+    const withdraw = opts.withdraw === true || this.decommissioning;
     this.abort.abort();
     if (this.podGcTimer) clearInterval(this.podGcTimer);
     await this.peerSource?.stop();
@@ -203,7 +214,7 @@ export class Agent {
     // The reconciler stops first: closing the sessions withdraws the learned routes from the RIB, and
     // a running reconciler would delete them from the kernel — exactly what graceful restart must avoid.
     await this.reconciler?.stop();
-    await this.bgp?.stop();
+    await this.bgp?.stop(withdraw ? { message: 'node decommissioned' } : { graceful: true });
     await this.elector?.stop();
     this.metrics?.close();
     await this.lease?.revoke().catch(() => undefined);
@@ -339,6 +350,15 @@ export class Agent {
       const on = (e: unknown): void => send(e);
       this.journal.on('event', on);
       return () => this.journal.off('event', on);
+    });
+    c.handle('POST', '/shutdown', (req) => {
+      const withdraw = (req.body as { withdraw?: unknown } | undefined)?.withdraw === true;
+      if (!this.onShutdownRequest) throw new ControlError('unavailable', 'this agent cannot be stopped over the control socket', 503);
+      if (withdraw) this.decommissioning = true;
+      this.journal.add('session', withdraw ? 'decommission requested: closing sessions with a NOTIFICATION' : 'shutdown requested (graceful restart)');
+      // Answer first; the stop closes this socket.
+      setTimeout(() => this.onShutdownRequest?.(withdraw), 50).unref();
+      return { stopping: true, withdraw };
     });
     c.handle('POST', '/reload', async () => {
       if (!this.cfg.file) throw new ControlError('bad-request', 'the agent was not started from a config file');

@@ -116,11 +116,20 @@ export class BgpBridge {
     });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Graceful (default): peers keep our routes for the restart time (RFC 4724) and we keep theirs in
+   * the kernel. With a message: a Cease with that shutdown communication (RFC 9003), peers withdraw.
+   */
+  async stop(opts: { graceful?: boolean; message?: string } = { graceful: true }): Promise<void> {
     this.bfd?.close();
     if (this.poll) clearInterval(this.poll);
-    // Graceful: peers keep our routes for the restart time (RFC 4724) and we keep theirs in the kernel.
-    await this.speaker.stop({ graceful: true });
+    if (!opts.graceful) {
+      // Drain before the NOTIFICATION: peers that negotiated graceful-restart notification support
+      // (RFC 8538) keep a Cease'd peer's routes as stale, so withdraw ours explicitly first.
+      this.speaker.setLocalPrefixes([]);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await this.speaker.stop(opts);
   }
 
   async reconfigure(cfg: AgentConfig): Promise<void> {

@@ -41,15 +41,16 @@ program.action(async (opts: { config: string; check?: boolean }) => {
   }
   const agent = new Agent(cfg);
   let stopping = false;
-  const stop = (sig: string): void => {
+  const stop = (sig: string, withdraw = false): void => {
     if (stopping) return;
     stopping = true;
-    rootLogger.info({ signal: sig }, 'stopping');
-    agent.stop().then(() => process.exit(0), (err: unknown) => {
+    rootLogger.info({ signal: sig, withdraw }, 'stopping');
+    agent.stop({ withdraw }).then(() => process.exit(0), (err: unknown) => {
       rootLogger.error({ err }, 'error during stop');
       process.exit(1);
     });
   };
+  agent.onShutdownRequest = (withdraw) => stop('control socket', withdraw);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {

@@ -19,7 +19,16 @@ export function registerOps(program: Command): void {
       print(r, g.output, () => `${opts.soft ? 'soft' : 'hard'} reset of ${peer} requested`);
     });
 
-  program.command('reload').description("re-read the agent's config file; unaffected sessions are not reset").action(async (_o, cmd: Command) => {
+  program.command('shutdown')
+    .description('stop the agent: by default as for a restart (routes stay, peers keep ours); --withdraw to decommission')
+    .option('--withdraw', 'close BGP sessions with a NOTIFICATION so every peer withdraws this node at once')
+    .action(async (opts: { withdraw?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const r = await callAgent(g.socket, 'POST', '/shutdown', { withdraw: opts.withdraw === true });
+      print(r, g.output, () => (opts.withdraw ? 'agent stopping; its sessions close with a NOTIFICATION (decommission)' : 'agent stopping (graceful restart: routes stay)'));
+    });
+
+    program.command('reload').description("re-read the agent's config file; unaffected sessions are not reset").action(async (_o, cmd: Command) => {
     const g = globals(cmd);
     const r = await callAgent<{ changed: string[] }>(g.socket, 'POST', '/reload');
     print(r, g.output, () => `reloaded: ${r.changed.length ? r.changed.join(', ') : 'no changes'}`);
