@@ -251,11 +251,15 @@ async function runOurs(n: number, msgs: Uint8Array[]): Promise<Result> {
   }
 }
 
+// The anchors' receiver configs, shared by the RIB and FIB runs: passive, one eBGP feed peer.
+const FRR_RECEIVER = `router bgp 65000\n bgp router-id 10.0.0.1\n no bgp ebgp-requires-policy\n neighbor 10.0.0.2 remote-as 65002\n neighbor 10.0.0.2 passive\n neighbor 10.0.0.2 timers 60 240\n address-family ipv4 unicast\n  neighbor 10.0.0.2 activate\n exit-address-family\n`;
+const BIRD_FEED = 'protocol bgp feed { local 10.0.0.1 as 65000; neighbor 10.0.0.2 as 65002; passive on; hold time 240; ipv4 { import all; export none; }; }\n';
+
 async function runBird(n: number, msgs: Uint8Array[]): Promise<Result> {
   const { rx, tx } = topo();
   try {
     const bird = await startBird(rx, {
-      config: `router id 10.0.0.1;\nprotocol device {}\nprotocol bgp feed { local 10.0.0.1 as 65000; neighbor 10.0.0.2 as 65002; passive on; hold time 240; ipv4 { import all; export none; }; }\n`,
+      config: `router id 10.0.0.1;\nprotocol device {}\n${BIRD_FEED}`,
     });
     cleanups.push(() => bird.stop({ cleanup: true }));
     const pid = Number(readFileSync(`${bird.runDir}/bird.pid`, 'utf8').trim());
@@ -278,7 +282,7 @@ async function runFrr(n: number, msgs: Uint8Array[]): Promise<Result> {
   const { rx, tx } = topo();
   try {
     const frr = await startFrr(rx, {
-      config: `router bgp 65000\n bgp router-id 10.0.0.1\n no bgp ebgp-requires-policy\n neighbor 10.0.0.2 remote-as 65002\n neighbor 10.0.0.2 passive\n neighbor 10.0.0.2 timers 60 240\n address-family ipv4 unicast\n  neighbor 10.0.0.2 activate\n exit-address-family\n`,
+      config: FRR_RECEIVER,
     });
     cleanups.push(() => frr.stop({ cleanup: true }));
     const pid = Number(readFileSync(`${frr.runDir}/bgpd.pid`, 'utf8').trim());
@@ -374,7 +378,7 @@ async function runBirdFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
   const { rx, tx } = topo();
   try {
     const bird = await startBird(rx, {
-      config: `router id 10.0.0.1;\nprotocol device {}\nprotocol kernel { ipv4 { export all; }; }\nprotocol bgp feed { local 10.0.0.1 as 65000; neighbor 10.0.0.2 as 65002; passive on; hold time 240; ipv4 { import all; export none; }; }\n`,
+      config: `router id 10.0.0.1;\nprotocol device {}\nprotocol kernel { ipv4 { export all; }; }\n${BIRD_FEED}`,
     });
     cleanups.push(() => bird.stop({ cleanup: true }));
     const pid = Number(readFileSync(`${bird.runDir}/bird.pid`, 'utf8').trim());
@@ -394,7 +398,7 @@ async function runFrrFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
   const { rx, tx } = topo();
   try {
     const frr = await startFrr(rx, {
-      config: `router bgp 65000\n bgp router-id 10.0.0.1\n no bgp ebgp-requires-policy\n neighbor 10.0.0.2 remote-as 65002\n neighbor 10.0.0.2 passive\n neighbor 10.0.0.2 timers 60 240\n address-family ipv4 unicast\n  neighbor 10.0.0.2 activate\n exit-address-family\n`,
+      config: FRR_RECEIVER,
     });
     cleanups.push(() => frr.stop({ cleanup: true }));
     const pid = Number(readFileSync(`${frr.runDir}/bgpd.pid`, 'utf8').trim());
