@@ -10,7 +10,7 @@
 // Env: BENCH_ONLY=uplink,bird,...  BENCH_REPEAT=n (100k)  BENCH_NO_FIB=1  BENCH_FIB_WHOLE=1 (our FIB
 // glue as uplinkd/bgp-bridge.ts has it: whole set per batch)  BENCH_NODE_ARGS='--cpu-prof ...'
 // Internal: node dist/bench/bgpd.js --receiver N [--fib]   (our speaker as the receiver)
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { Netns, link } from '../test/harness/netns.js';
@@ -45,6 +45,8 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
   const fib = withFib ? await fibGlue(s) : null;
   await s.start();
   process.stdout.write('ready\n');
+  const cpu0 = process.cpuUsage();
+  const idleKb = vmRssKb(process.pid);
   let first = 0;
   for (;;) {
     const size = s.rib.locRibSize;
@@ -54,7 +56,8 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
   }
   const done = now();
   const hwm = vmHwmKb(process.pid);
-  process.stdout.write(`${JSON.stringify({ done, first, hwmKb: hwm, fib: fibCount })}\n`);
+  const c = process.cpuUsage(cpu0);
+  process.stdout.write(`${JSON.stringify({ done, first, hwmKb: hwm, fib: fibCount, cpuS: (c.user + c.system) / 1e6, idleKb })}\n`);
   if (fib) {
     // The parent counts the kernel's routes; it says when to stop (and reads VmHWM after).
     await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
@@ -66,48 +69,61 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
 }
 
 /**
- * Speaker -> FibReconciler in this (the receiver's) namespace. The next-hop mapping is the one of
- * uplinkd/bgp-bridge.ts (RFC 8950 RTA_VIA for IPv6 next hops of IPv4 routes, onlink for link-local);
- * each Loc-RIB batch goes in as a delta (`applyChanges`) instead of the bridge's whole-set setDesired,
- * or as the whole set when BENCH_FIB_WHOLE=1 (the bridge as it is today).
+ * Speaker -> FibReconciler in this (the receiver's) namespace, exactly as uplinkd wires it: each
+ * Loc-RIB batch goes through uplinkd/bgp-bridge.ts `ribDelta` (RFC 8950 RTA_VIA for IPv6 next hops of
+ * IPv4 routes, onlink for link-local) into `applyChanges`. BENCH_FIB_WHOLE=1 hands the reconciler the
+ * whole set per batch instead (setDesired, the bridge before the delta path), for comparison.
  */
 async function fibGlue(s: import('../bgpd/speaker.js').BgpSpeaker): Promise<{ stop: () => Promise<void> }> {
   const { FibReconciler } = await import('../routes/reconciler.js');
+  const { ribDelta } = await import('../uplinkd/bgp-bridge.js');
   type Route = import('../routes/netlink/types.js').Route;
   const whole = process.env.BENCH_FIB_WHOLE === '1';
   const rec = new FibReconciler({ resyncIntervalMs: 0 });
   await rec.start();
   const rib = new Map<string, Route>();
   const fail = (err: unknown): void => void process.stderr.write(`FIB update failed: ${String(err)}\n`);
+  // BENCH_FIB_DEBUG=FILE: the receiver appends when the first Loc-RIB batch came and when the kernel
+  // acked the last one (the parent does not show a receiver's output).
+  const debugFile = process.env.BENCH_FIB_DEBUG;
+  const debug = debugFile ? { first: 0, acked: 0, batches: 0 } : null;
   s.onRoutes((changes) => {
-    const upserts: Route[] = [];
-    const removals: Route[] = [];
-    for (const c of changes) {
-      if (c.nextHops.length === 0) {
-        if (whole) rib.delete(c.prefix);
-        else removals.push({ dst: c.prefix });
-        continue;
-      }
-      const r: Route = {
-        dst: c.prefix,
-        nexthops: c.nextHops.map((h) => {
-          const nh: { gateway?: string; via?: string; dev?: string; onlink?: boolean } = {};
-          if (c.family === 'ipv4' && h.address.includes(':')) nh.via = h.address;
-          else nh.gateway = h.address;
-          if (h.linkLocal) {
-            nh.dev = h.linkLocal;
-            nh.onlink = true;
-          }
-          return nh;
-        }),
-      };
-      if (whole) rib.set(c.prefix, r);
-      else upserts.push(r);
+    const { upserts, removals } = ribDelta(changes);
+    if (debug) {
+      debug.first ||= now();
+      debug.batches++;
     }
-    if (whole) void rec.setDesired('rib', [...rib.values()]).catch(fail);
-    else void rec.applyChanges('rib', upserts, removals).catch(fail);
+    if (!whole) {
+      const p = rec.applyChanges('rib', upserts, removals);
+      if (debug) void p.then(() => (debug.acked = now()));
+      return void p.catch(fail);
+    }
+    for (const r of removals) rib.delete(r.dst);
+    for (const r of upserts) rib.set(r.dst, r);
+    void rec.setDesired('rib', [...rib.values()]).catch(fail);
   });
-  return { stop: () => rec.stop() };
+  return {
+    stop: () => {
+      if (debug && debugFile) appendFileSync(debugFile, `fib: ${debug.batches} batches, first at ${debug.first.toFixed(1)}, last acked ${(debug.acked - debug.first).toFixed(1)} ms later\n`);
+      return rec.stop();
+    },
+  };
+}
+
+/**
+ * CPU seconds (user + system) a process has used, from /proc/PID/stat (fields 14 and 15, in clock
+ * ticks of 1/100 s). The machine is shared: wall time measures the load as much as the receiver, CPU
+ * time the receiver's own work.
+ */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+function vmRssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
 }
 
 function vmHwmKb(pid: number): number {
@@ -137,7 +153,7 @@ function encodeFeed(n: number): Uint8Array[] {
 }
 
 /** Connect, exchange OPEN/KEEPALIVE, then write every UPDATE; resolves with the time writing started. */
-async function feed(ns: Netns, msgs: Uint8Array[]): Promise<{ t0: number; sock: Socket }> {
+async function feed(ns: Netns, msgs: Uint8Array[]): Promise<Feed> {
   let sock: Socket | null = null;
   for (let i = 0; i < 100 && !sock; i++) {
     // A connect that neither completes nor fails (seen under load) must not stall the whole bench.
@@ -156,30 +172,31 @@ async function feed(ns: Netns, msgs: Uint8Array[]): Promise<{ t0: number; sock: 
   let gotOpen = false;
   let gotKeepalive = false;
   let notification = '';
-  let sentKeepalive = false;
+  const ctx = makeContext();
   s.on('error', () => undefined);
   s.on('data', (d: Buffer) => {
     buf = Buffer.concat([buf, d]);
     for (;;) {
       const f = frame(buf, 0, { extendedMessage: false });
       if (f.kind !== 'message') break;
+      // RFC 4271 §8.2.2 (OpenSent x BGPOpen): confirm the OPEN with a KEEPALIVE at once, in this
+      // handler. Deciding it in the wait loop below lost the KEEPALIVE whenever the receiver's OPEN
+      // and KEEPALIVE arrived in one read (FRR, GoBGP): the loop saw both flags, never sent ours,
+      // and the UPDATEs reached a receiver still in OpenConfirm (FRR: "Update packet received
+      // under status OpenConfirm", FSM error, session Active, no prefixes).
+      if (f.type === 1 && !gotOpen) s.write(encodeMessage({ type: 4 }, ctx));
       if (f.type === 1) gotOpen = true;
       if (f.type === 4) gotKeepalive = true;
       if (f.type === 3) notification = buf.subarray(19, 21).toString('hex');
       buf = buf.subarray(f.length);
     }
   });
-  const ctx = makeContext();
   s.write(encodeMessage(buildOpen({ asn: 65002, holdTime: 240, bgpId: '10.0.0.2', capabilities: [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }, { kind: 'route-refresh' }] }), ctx));
   const openBy = Date.now() + 20_000;
   while (!gotOpen || !gotKeepalive) {
-    if (Date.now() > openBy || s.destroyed) {
+    if (Date.now() > openBy || s.destroyed || notification) {
       s.destroy();
       throw new Error(`no OPEN/KEEPALIVE from the receiver (open ${gotOpen}, notification ${notification || 'none'})`);
-    }
-    if (gotOpen && !sentKeepalive) {
-      s.write(encodeMessage({ type: 4 }, ctx));
-      sentKeepalive = true;
     }
     await sleep(1);
   }
@@ -194,16 +211,39 @@ async function feed(ns: Netns, msgs: Uint8Array[]): Promise<{ t0: number; sock: 
     }
     if (!s.destroyed) s.write(encodeMessage({ type: 4 }, ctx));
   }, 5_000);
-  s.once('close', () => clearInterval(ka));
-  return { t0, sock: s };
+  let closed = false;
+  s.once('close', () => {
+    closed = true;
+    clearInterval(ka);
+  });
+  const check = (): void => {
+    // A session the receiver tore down will never complete: fail now, not at the 180 s timeout.
+    if (notification) throw new Error(`receiver sent NOTIFICATION ${notification}`);
+    if (closed) throw new Error('receiver closed the session');
+  };
+  return { t0, sock: s, check };
 }
 
-async function pollUntil(probe: () => boolean, timeoutMs: number, intervalMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
+interface Feed {
+  t0: number;
+  sock: Socket;
+  /** Throws when the session is gone (NOTIFICATION or close from the receiver). */
+  check: () => void;
+}
+
+/**
+ * `relative`: wait max(intervalMs, 2% of the time so far) between probes. The anchors are probed
+ * through their CLI (birdc, vtysh, gobgp), which the daemon answers on the thread that is loading the
+ * table: probing every 5 ms through a long load (GoBGP 500k: minutes) slowed the anchor itself.
+ * The error this adds to a figure is at most 2% (plus one probe).
+ */
+async function pollUntil(probe: () => boolean, timeoutMs: number, intervalMs: number, relative = false): Promise<number> {
+  const start = Date.now();
+  const deadline = start + timeoutMs;
   for (;;) {
     if (probe()) return now();
     if (Date.now() > deadline) throw new Error('receiver did not reach the prefix count in time');
-    await sleep(intervalMs);
+    await sleep(relative ? Math.max(intervalMs, (Date.now() - start) * 0.02) : intervalMs);
   }
 }
 
@@ -216,6 +256,10 @@ async function runCleanups(): Promise<void> {
 interface Result {
   seconds: number;
   rssMb: number;
+  /** CPU time of the receiving process from Established to done (NaN where not measured). */
+  cpuSeconds?: number;
+  /** Our receiver: RSS when ready, before any route (the Node.js runtime and the speaker's code). */
+  idleMb?: number;
 }
 
 function topo(): { rx: Netns; tx: Netns } {
@@ -234,17 +278,17 @@ async function runOurs(n: number, msgs: Uint8Array[]): Promise<Result> {
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     await pollUntil(() => out.includes('ready'), 20_000, 10);
-    const { t0, sock } = await feed(tx, msgs);
-    await pollUntil(() => out.includes('"done"'), 180_000, 5).catch((err: unknown) => {
+    const { t0, sock, check } = await feed(tx, msgs);
+    await pollUntil(() => out.includes('"done"') || (check(), false), 180_000, 5).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}; receiver output: ${out.slice(-2000)}`);
     });
     sock.destroy();
     // Let the receiver exit on its own (it writes profiles on exit) before the namespace is torn down.
     await pollUntil(() => child.exitCode !== null, 10_000, 20).catch(() => undefined);
     const line = out.split('\n').find((l) => l.includes('"done"'))!;
-    const r = JSON.parse(line) as { done: number; first: number; hwmKb: number };
+    const r = JSON.parse(line) as { done: number; first: number; hwmKb: number; cpuS: number; idleKb: number };
     if (process.env.BENCH_DEBUG) console.error(`uplink ${n}: first prefix after ${(r.first - t0).toFixed(1)} ms, all after ${(r.done - t0).toFixed(1)} ms`);
-    return { seconds: (r.done - t0) / 1000, rssMb: r.hwmKb / 1024 };
+    return { seconds: (r.done - t0) / 1000, rssMb: r.hwmKb / 1024, cpuSeconds: r.cpuS, idleMb: r.idleKb / 1024 };
   } finally {
     tx.destroy();
     rx.destroy();
@@ -263,14 +307,17 @@ async function runBird(n: number, msgs: Uint8Array[]): Promise<Result> {
     });
     cleanups.push(() => bird.stop({ cleanup: true }));
     const pid = Number(readFileSync(`${bird.runDir}/bird.pid`, 'utf8').trim());
-    const { t0, sock } = await feed(tx, msgs);
+    const cpu0 = cpuSeconds(pid);
+    const { t0, sock, check } = await feed(tx, msgs);
     const t1 = await pollUntil(() => {
+      check();
       const m = /Routes:\s+(\d+) imported/.exec(bird.birdc('show protocols all feed'));
       return Number(m?.[1] ?? 0) >= n;
-    }, 180_000, 5);
+    }, 180_000, 5, true);
     const rss = vmHwmKb(pid) / 1024;
+    const cpu = cpuSeconds(pid) - cpu0;
     sock.destroy();
-    return { seconds: (t1 - t0) / 1000, rssMb: rss };
+    return { seconds: (t1 - t0) / 1000, rssMb: rss, cpuSeconds: cpu };
   } finally {
     await runCleanups();
     tx.destroy();
@@ -286,14 +333,17 @@ async function runFrr(n: number, msgs: Uint8Array[]): Promise<Result> {
     });
     cleanups.push(() => frr.stop({ cleanup: true }));
     const pid = Number(readFileSync(`${frr.runDir}/bgpd.pid`, 'utf8').trim());
-    const { t0, sock } = await feed(tx, msgs);
+    const cpu0 = cpuSeconds(pid);
+    const { t0, sock, check } = await feed(tx, msgs);
     const t1 = await pollUntil(() => {
+      check();
       const j = frr.vtyshJson<{ ipv4Unicast?: { peers?: Record<string, { pfxRcd?: number }> } }>('show bgp summary json');
       return (j.ipv4Unicast?.peers?.['10.0.0.2']?.pfxRcd ?? 0) >= n;
-    }, 180_000, 5);
+    }, 180_000, 5, true);
     const rss = vmHwmKb(pid) / 1024;
+    const cpu = cpuSeconds(pid) - cpu0;
     sock.destroy();
-    return { seconds: (t1 - t0) / 1000, rssMb: rss };
+    return { seconds: (t1 - t0) / 1000, rssMb: rss, cpuSeconds: cpu };
   } finally {
     await runCleanups();
     tx.destroy();
@@ -310,14 +360,17 @@ async function runGobgp(n: number, msgs: Uint8Array[]): Promise<Result> {
     cleanups.push(() => g.stop({ cleanup: true }));
     const pidOut = rx.exec('pgrep', ['-n', 'gobgpd']).trim();
     const pid = Number(pidOut.split('\n').at(-1));
-    const { t0, sock } = await feed(tx, msgs);
+    const cpu0 = cpuSeconds(pid);
+    const { t0, sock, check } = await feed(tx, msgs);
     const t1 = await pollUntil(() => {
+      check();
       const m = /Destination:\s*(\d+)/i.exec(g.gobgp('global', 'rib', 'summary', '-a', 'ipv4'));
       return Number(m?.[1] ?? 0) >= n;
-    }, 180_000, 5);
+    }, 180_000, 5, true);
     const rss = vmHwmKb(pid) / 1024;
+    const cpu = cpuSeconds(pid) - cpu0;
     sock.destroy();
-    return { seconds: (t1 - t0) / 1000, rssMb: rss };
+    return { seconds: (t1 - t0) / 1000, rssMb: rss, cpuSeconds: cpu };
   } finally {
     await runCleanups();
     tx.destroy();
@@ -451,11 +504,15 @@ async function main(): Promise<void> {
       results.set(name, r);
       console.log(`bench bgpd ${label} ${name} time-to-rib: ${r.seconds.toFixed(3)} s${repeat > 1 ? ` (median of ${repeat})` : ''}`);
       console.log(`bench bgpd ${label} ${name} peak-rss: ${r.rssMb.toFixed(1)} MB`);
+      if (r.cpuSeconds !== undefined) console.log(`bench bgpd ${label} ${name} rib-cpu: ${r.cpuSeconds.toFixed(3)} s`);
+      console.log(`bench bgpd ${label} ${name} peak-rss-per-prefix: ${((r.rssMb * 1048576) / n).toFixed(0)} bytes`);
+      if (r.idleMb !== undefined) console.log(`bench bgpd ${label} ${name} peak-rss-above-idle-per-prefix: ${(((r.rssMb - r.idleMb) * 1048576) / n).toFixed(0)} bytes (idle ${r.idleMb.toFixed(1)} MB)`);
     }
     const ours = results.get('uplink');
     for (const other of ['bird', 'frr', 'gobgp']) {
       const o = results.get(other);
       if (ours && o) console.log(`bench bgpd ${label} uplink/${other} rib time ratio: ${(ours.seconds / o.seconds).toFixed(2)} x`);
+      if (ours?.cpuSeconds && o?.cpuSeconds) console.log(`bench bgpd ${label} uplink/${other} rib cpu ratio: ${(ours.cpuSeconds / o.cpuSeconds).toFixed(2)} x`);
     }
     const fibRunners: [string, (n: number, m: Uint8Array[]) => Promise<FibResult>][] = [
       ['uplink', runOursFib],

@@ -9,6 +9,8 @@ describe('bgp config', () => {
     expect(c.listen).toEqual({ address: '::', port: 179 });
     expect(c.peers[0]).toMatchObject({ name: '10.0.0.2', port: 179, families: ['ipv4', 'ipv6'], holdTime: 90, gracefulRestart: true, addPath: 'none', passive: false });
     expect(parseBgpConfig({ ...base, listen: 'disabled' }).listen).toBeNull();
+    expect(c.gracefulRestart).toEqual({ restartTimeS: 120, staleTimeS: 360, selectionDeferralS: 60 });
+    expect(parseBgpConfig({ ...base, gracefulRestart: { selectionDeferralTime: 15 } }).gracefulRestart.selectionDeferralS).toBe(15);
   });
 
   it.each([
@@ -22,6 +24,7 @@ describe('bgp config', () => {
     [{ ...base, peers: [{ address: '10.0.0.2', asn: 1, maxPrefix: { ipv4: { limit: 10, action: 'explode' } } }] }, /bgp\.peers\[0\]\.maxPrefix\.ipv4\.action/],
     [{ ...base, peers: [{ address: '10.0.0.2', asn: 1, colour: 'red' }] }, /bgp\.peers\[0\]\.colour: unknown key/],
     [{ ...base, advertise: ['10.0.0.1/24'] }, /bgp\.advertise\[0\]: host bits set/],
+    [{ ...base, gracefulRestart: { selectionDeferralTime: 0 } }, /bgp\.gracefulRestart\.selectionDeferralTime/],
     [{ ...base, listenRanges: [{ prefix: '10.1.0.0/16', asnRange: [65010, 65001] }] }, /bgp\.listenRanges\[0\]\.asnRange\[1\]/],
     [{ ...base, policies: { p: { terms: [{ action: 'maybe' }] } } }, /bgp\.policies\.p\.terms\[0\]\.action/],
     [{ ...base, policies: { p: { terms: [{ action: 'accept', match: { prefixList: [{ prefix: '10.0.0.0/8', le: 4 }] } }] } } }, /bgp\.policies\.p: policy 'p' term 0/],

@@ -69,7 +69,12 @@ export interface BgpConfig {
   readonly listen: { readonly address: string; readonly port: number } | null;
   readonly holdTime: number;
   readonly connectRetryS: number;
-  readonly gracefulRestart: { readonly restartTimeS: number; readonly staleTimeS: number };
+  /**
+   * RFC 4724: restartTimeS we advertise; staleTimeS how long past a restarted peer's Restart Time we
+   * keep its stale routes; selectionDeferralS (§4.1, Selection_Deferral_Timer) how long a restarting
+   * speaker waits for its peers' End-of-RIB before running the decision anyway.
+   */
+  readonly gracefulRestart: { readonly restartTimeS: number; readonly staleTimeS: number; readonly selectionDeferralS?: number };
   readonly maxPaths: number;
   readonly multipathRelax: boolean;
   readonly clusterId?: string;
@@ -237,7 +242,7 @@ export function parseBgpConfig(input: unknown, root = 'bgp'): BgpConfig {
   }
   const holdTime = int(o.holdTime, `${root}.holdTime`, 0, 65535, 90);
   const gr = o.gracefulRestart === undefined ? {} : obj(o.gracefulRestart, `${root}.gracefulRestart`);
-  known(gr, `${root}.gracefulRestart`, ['restartTime', 'staleTime']);
+  known(gr, `${root}.gracefulRestart`, ['restartTime', 'staleTime', 'selectionDeferralTime']);
 
   const policies: Record<string, PolicyDef> = {};
   if (o.policies !== undefined) {
@@ -316,6 +321,7 @@ export function parseBgpConfig(input: unknown, root = 'bgp'): BgpConfig {
     gracefulRestart: {
       restartTimeS: int(gr.restartTime, `${root}.gracefulRestart.restartTime`, 1, 4095, 120),
       staleTimeS: int(gr.staleTime, `${root}.gracefulRestart.staleTime`, 1, 3600, 360),
+      selectionDeferralS: int(gr.selectionDeferralTime, `${root}.gracefulRestart.selectionDeferralTime`, 1, 3600, 60),
     },
     maxPaths: int(o.maxPaths, `${root}.maxPaths`, 1, 64, 8),
     multipathRelax: bool(o.multipathRelax, `${root}.multipathRelax`, false),

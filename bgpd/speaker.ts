@@ -90,6 +90,8 @@ export class BgpSpeaker {
   private restarting: boolean;
   private readonly netns: string | undefined;
   private readonly raIntervalS: number | undefined;
+  private deferralTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly deferralListeners: (() => void)[] = [];
 
   constructor(cfg: BgpConfig, deps: SpeakerDeps = {}) {
     this.cfg = cfg;
@@ -102,8 +104,7 @@ export class BgpSpeaker {
     this.policies = compileAll(cfg.policies);
     this.defaultImport = defaultImportPolicy(cfg);
     this.rib.onFib((c) => {
-      const scoped = this.scopeLinkLocal(c);
-      for (const l of this.routeListeners) l(scoped);
+      for (const l of this.routeListeners) l(c);
     });
     this.rib.onOutbound((id, batch) => {
       for (const p of this.peers.values()) if (p.ribId === id) p.sendBatch(batch);
@@ -135,6 +136,7 @@ export class BgpSpeaker {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    if (this.restarting) this.beginDeferral();
     this.applyLocal();
     if (this.cfg.listen) await this.listen(this.cfg.listen);
     for (const pc of this.cfg.peers) this.addPeer(pc);
@@ -149,6 +151,8 @@ export class BgpSpeaker {
    */
   async stop(opts: { graceful?: boolean; message?: string } = {}): Promise<void> {
     this.running = false;
+    if (this.deferralTimer) clearTimeout(this.deferralTimer);
+    this.deferralTimer = null;
     for (const p of this.peers.values()) {
       if (opts.graceful) p.abandon();
       else p.stop(opts.message ?? 'uplinkd stopping');
@@ -160,6 +164,48 @@ export class BgpSpeaker {
     this.dynamic.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server = null;
+  }
+
+  /**
+   * RFC 4724 §4.1: after a restart with forwarding state kept (the kernel still has our routes), run
+   * no decision — so no FIB change, UPDATE or End-of-RIB — until every GR-capable peer sent its
+   * End-of-RIB or the Selection_Deferral_Timer expires. Peers keep our routes stale until our
+   * End-of-RIB and the FIB gets one batch with the converged next hops instead of a partial table
+   * followed by corrections.
+   */
+  private beginDeferral(): void {
+    this.rib.deferSelection(true);
+    const s = this.cfg.gracefulRestart.selectionDeferralS ?? 60;
+    this.deferralTimer = setTimeout(() => this.endDeferral('selection deferral timer expired'), s * 1000);
+    this.deferralTimer.unref();
+    this.log.info({ seconds: s }, 'restarting: route selection deferred until End-of-RIB from every graceful-restart peer');
+  }
+
+  private checkDeferral(): void {
+    if (!this.rib.selectionDeferred) return;
+    // Dynamic neighbours are unknown until they connect; peers with graceful restart off are not waited for.
+    const waiting = [...this.peers.values()].filter((p) => !this.dynamic.has(p.name) && p.cfg.gracefulRestart && !p.cfg.shutdown && !p.selectionDeferralDone());
+    if (waiting.length === 0) this.endDeferral('End-of-RIB from every graceful-restart peer');
+  }
+
+  private endDeferral(why: string): void {
+    if (this.deferralTimer) clearTimeout(this.deferralTimer);
+    this.deferralTimer = null;
+    if (!this.rib.selectionDeferred) return;
+    this.log.info({ why }, 'route selection deferral over: running the decision');
+    this.rib.deferSelection(false);
+    for (const l of this.deferralListeners.splice(0)) l();
+  }
+
+  /** True while a restarting speaker defers route selection (RFC 4724 §4.1). */
+  get selectionDeferred(): boolean {
+    return this.rib.selectionDeferred;
+  }
+
+  /** Run `cb` once route selection is no longer deferred (at once if it is not). */
+  onSelectionDeferralDone(cb: () => void): void {
+    if (!this.rib.selectionDeferred) cb();
+    else this.deferralListeners.push(cb);
   }
 
   private async listen(l: { address: string; port: number }): Promise<void> {
@@ -227,6 +273,7 @@ export class BgpSpeaker {
       ...(asRange ? { asRange } : {}),
       ...(this.netns ? { netns: this.netns } : {}),
       ...(this.raIntervalS ? { raIntervalS: this.raIntervalS } : {}),
+      onEndOfRibProgress: () => this.checkDeferral(),
       onIdle: (s) => {
         // Dynamic neighbours exist only while their session does.
         if (this.dynamic.has(s.name)) {
@@ -347,28 +394,9 @@ export class BgpSpeaker {
     const out: { prefix: string; family: 'ipv4' | 'ipv6'; nextHops: readonly NextHop[] }[] = [];
     this.rib.forEachLoc((k) => {
       const r = this.rib.lookup(k);
-      if (r && !r.local) out.push({ prefix: formatKey(k), family: typeof k === 'number' ? 'ipv4' : 'ipv6', nextHops: this.scopeHops(r.nextHops) });
+      if (r && !r.local) out.push({ prefix: formatKey(k), family: typeof k === 'number' ? 'ipv4' : 'ipv6', nextHops: r.nextHops });
     });
     return out;
-  }
-
-  /**
-   * A link-local next hop is only usable with its interface (RFC 4291 §2.5.6). The RIB names the peer
-   * address there; when that address is an unnumbered neighbour's (RFC 8950 over an interface peer,
-   * whether the peer sent it as the link-local or in the global slot), the FIB needs the interface.
-   */
-  private scopeHops(hops: readonly NextHop[]): NextHop[] {
-    return hops.map((h) => {
-      const ll = h.address.toLowerCase();
-      if (!/^fe[89ab][0-9a-f]:/.test(ll)) return h;
-      const p = [...this.peers.values()].find((x) => x.cfg.interface && x.remoteAddress.toLowerCase() === ll);
-      return p ? { address: h.address, linkLocal: p.cfg.interface! } : h;
-    });
-  }
-
-  private scopeLinkLocal(changes: FibChange[]): FibChange[] {
-    if (!this.cfg.peers.some((p) => p.interface)) return changes;
-    return changes.map((c) => (c.nextHops.length ? { ...c, nextHops: this.scopeHops(c.nextHops) } : c));
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -460,6 +488,21 @@ export class BgpSpeaker {
     if (kind === 'hard') p.fsm.reset('reset by operator');
     else if (kind === 'soft-in') p.requestRefresh();
     else this.rib.reexport(p.ribId);
+  }
+
+  /** Raw UPDATE / ROUTE-REFRESH messages from one neighbour as received (explain's acceptance probe). */
+  onMessageIn(name: string, listener: Parameters<PeerSession['onMessageIn']>[0]): () => void {
+    return this.peer(name).onMessageIn(listener);
+  }
+
+  /**
+   * BFD declared the forwarding path to this neighbour down (uplinkd's BFD manager calls this): an
+   * Established session closes with Cease/BFD Down (RFC 9384) and its routes go at once; a session
+   * that is not Established is left alone, so routes kept stale by graceful restart survive a
+   * restarting peer's BFD going down with it (RFC 5882 §4.3.1). Returns whether a session was closed.
+   */
+  bfdDown(name: string): boolean {
+    return this.peer(name).bfdDown();
   }
 
   /** Admin shutdown / enable of one neighbour (RFC 9003 message). */

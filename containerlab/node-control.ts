@@ -1,11 +1,12 @@
 // Stop and start the programs of one node of a running lab (the drills' "kill a ToR's FRR",
 // "restart an agent"), keeping the state file's PID records true so `status`, `up` and `down`
 // still see a healthy lab afterwards. Holds the lab's lock while it changes the record.
+import { spawnSync } from 'node:child_process';
 import { repoRoot } from './roles.js';
 import { LabError, LabErrorCode } from './errors.js';
 import { openLab, startNode, type LabOptions } from './runner.js';
 import { acquireLock, readState, writeState, type NodeState } from './state.js';
-import { pidAlive, pidNetns } from './sys.js';
+import { pidAlive, pidNetns, run } from './sys.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -54,5 +55,22 @@ export async function restartNode(file: string, node: string, opts: LabOptions =
     await startNode(n, st, repoRoot(), opts, () => writeState(lab.stateDir, state));
   } finally {
     release();
+  }
+}
+
+/**
+ * Cut a node off the fabric without telling anyone (or undo it): every packet in or out of its
+ * namespace except loopback is dropped (iptables and ip6tables), carriers stay up. Killing its
+ * programs after this is a node that died: no FIN, no NOTIFICATION ever reaches its peers, so only
+ * their hold timers notice (RFC 4271 §6.5). Idempotent in both directions.
+ */
+export function isolateNode(file: string, node: string, on: boolean, opts: LabOptions = {}): void {
+  const { st } = nodeState(file, node, opts);
+  const rules = [['INPUT', '!', '-i', 'lo'], ['OUTPUT', '!', '-o', 'lo'], ['FORWARD']];
+  for (const bin of ['iptables', 'ip6tables']) {
+    for (const r of rules) {
+      const present = spawnSync('ip', ['netns', 'exec', st.netns, bin, '-C', ...r, '-j', 'DROP'], { stdio: 'ignore' }).status === 0;
+      if (present !== on) run('ip', ['netns', 'exec', st.netns, bin, on ? '-I' : '-D', ...r, '-j', 'DROP']);
+    }
   }
 }

@@ -143,6 +143,9 @@ describe('leader election', () => {
       throw new Error(`${err.message}; standby events: ${JSON.stringify(b.events)}`);
     });
     const routeAt = Date.now();
+    // B prints "elected" before it writes, but the route check (a synchronous `ip`) can see the route
+    // before this process has read B's stdout: wait for the line; its own timestamp is what is checked.
+    await waitFor(() => b.has('elected'), 2000).catch(() => undefined);
     const electedAt = b.at('elected') ?? Infinity;
     // flock is released by the kernel when A dies; B polls every LEASE_MS.
     // Plus scheduling slack: the standby's timer can fire late on a loaded machine.

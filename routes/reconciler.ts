@@ -5,7 +5,10 @@
 //   another protocol is only overwritten when it sits at a key we want (desired state wins there).
 // - Only the leader writes (`elector`); a standby keeps its desired set and does a full sync when
 //   elected.
-// - One sync runs at a time; requests made meanwhile coalesce into the next one.
+// - One pass runs at a time; requests made meanwhile coalesce into the next one. An incremental pass
+//   does not wait for the kernel: its batch is queued on the socket and the next pass (changes that
+//   came in meanwhile) is encoded while the kernel works, up to MAX_INFLIGHT batches. The socket runs
+//   them in order, so the kernel ends at the last state sent. A full pass first waits for them all.
 // - Changes are always NLM_F_REPLACE, never delete+add, so a route that changes next hops (an ECMP leg
 //   lost, a restart adopting our own routes) never leaves a window without a route.
 // - Graceful restart (RFC 4724 §4.2 spirit, for the FIB): on stop the routes stay in the kernel; on
@@ -16,10 +19,11 @@ import { logger } from '../lib/log.js';
 import { UPLINK_RT_PROTO } from './netlink/constants.js';
 import { NetlinkHandle } from './netlink/handle.js';
 import type { RouteWatcher } from './netlink/watcher.js';
-import type { Route, RouteEvent, RouteOp } from './netlink/types.js';
+import type { BatchResult, Route, RouteEvent, RouteOp } from './netlink/types.js';
 import type { LeaderElector } from './leader.js';
 import { applySeconds, driftRepairs, leaderState, netlinkErrors, routesInstalled, routesStale, syncsTotal } from './metrics.js';
-import { normalize, normalizeKernel, satisfies, type NormRoute } from './route.js';
+import { Entry, EntryFlag, FibTable, sameNorm } from './fib-table.js';
+import { kernelSatisfies, keyOf, normalize, normalizeKernel, routeKey, satisfies, type NormRoute } from './route.js';
 
 export interface ReconcilerOptions {
   /** netns path; default: this process's namespace. */
@@ -61,30 +65,32 @@ interface Waiter {
   resolve: () => void;
 }
 
+/** Incremental batches queued on the socket at once (the kernel works on one while JS encodes the next). */
+const MAX_INFLIGHT = 2;
+/** A batch goes to the socket in chunks of 1024, 2048, ... up to 8192 routes (the handle's slice). */
+const FIRST_CHUNK = 1024;
+const MAX_CHUNK = 8192;
+
 export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   private readonly log = logger('routes.reconciler');
   private readonly protocol: number;
   private readonly opts: Required<Omit<ReconcilerOptions, 'elector' | 'netns'>>;
   private handle: NetlinkHandle | undefined;
   private watcher: RouteWatcher | undefined;
-  /** source -> route key -> the caller's route (first of a key within one setDesired wins). */
-  private readonly sources = new Map<string, Map<string, Route>>();
-  /** Source names sorted: on a key wanted by several sources the first name wins. */
-  private sourceOrder: string[] = [];
-  private desired = new Map<string, NormRoute>();
-  /** The caller's route per desired key, to re-resolve device names when links change. */
-  private desiredRaw = new Map<string, Route>();
-  /** Our routes as the kernel has them (last dump, plus our acked ops, plus events). */
-  private readonly installed = new Map<string, NormRoute>();
-  /** Keys that left the desired set during this run: deletable even before convergence. */
-  private readonly withdrawn = new Set<string>();
-  private readonly dirty = new Set<string>();
+  /** Everything per route key: claims by source, what the kernel has, flags; counters. */
+  private readonly table = new FibTable();
+  /** Sources fed by setDesired: the keys each claims, so a new whole set finds what it dropped. */
+  private readonly wholeSets = new Map<string, Set<string>>();
+  /** Sources that were ever given routes (delta sources have no key set). */
+  private readonly sourceNames = new Set<string>();
   private links = new Map<string, number>();
-  private converged = false;
+  private gen = 0;
   private pending: SyncKind | undefined;
   private running: Promise<void> | undefined;
   private looping = false;
   private waiters: Waiter[] = [];
+  /** Incremental batches sent and not yet acked, oldest first. They never reject. */
+  private inflight: Array<Promise<void>> = [];
   private repairTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -147,24 +153,49 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   /**
-   * Replaces the whole route set of one source ("rib", "pods", ...). Sources are merged; when two
+   * Replaces the whole route set of one source ("pods", "blocks", ...). Sources are merged; when two
    * claim the same key the source whose name sorts first wins. Resolves once the kernel acked the
-   * change (or at once on a standby).
+   * change (or at once on a standby). Costs O(this source's set); a source fed by applyChanges so far
+   * costs one walk of the table the first time.
    */
   setDesired(source: string, routes: Route[]): Promise<void> {
-    const m = new Map<string, Route>();
+    const next = new Map<string, NormRoute>();
+    const raws = new Map<string, Route>();
     for (const r of routes) {
-      const k = normalize(r, this.resolveDev).key;
-      if (!m.has(k)) m.set(k, r);
+      const n = normalize(r, this.resolveDev);
+      if (next.has(n.key)) continue; // the first of a key within one call wins
+      next.set(n.key, n);
+      if (namesDevice(r)) raws.set(n.key, r);
     }
-    this.setSource(source, m);
-    return this.recompute();
+    const t = this.table;
+    const old = this.wholeSets.get(source);
+    if (old) {
+      for (const k of old) {
+        const e = t.entries.get(k);
+        if (e && !next.has(k)) this.unclaim(e, source);
+      }
+    } else if (this.sourceNames.has(source)) {
+      for (const e of t.entries.values()) if (!next.has(e.key)) this.unclaim(e, source);
+    }
+    for (const [k, n] of next) t.claim(t.entry(k), source, n, raws.get(k));
+    this.wholeSets.set(source, new Set(next.keys()));
+    this.sourceNames.add(source);
+    return this.kick();
   }
 
   removeSource(source: string): Promise<void> {
-    this.sources.delete(source);
-    this.sourceOrder = [...this.sources.keys()].sort();
-    return this.recompute();
+    const keys = this.wholeSets.get(source);
+    if (keys) {
+      for (const k of keys) {
+        const e = this.table.entries.get(k);
+        if (e) this.unclaim(e, source);
+      }
+    } else if (this.sourceNames.has(source)) {
+      for (const e of this.table.entries.values()) this.unclaim(e, source);
+    }
+    this.wholeSets.delete(source);
+    this.sourceNames.delete(source);
+    return this.kick();
   }
 
   /**
@@ -173,76 +204,26 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
    * so a BGP speaker can hand over each Loc-RIB batch as it comes.
    */
   applyChanges(source: string, upserts: readonly Route[], removals: readonly Route[]): Promise<void> {
-    let src = this.sources.get(source);
-    if (!src) this.setSource(source, (src = new Map()));
-    const touched: string[] = [];
+    const t = this.table;
+    const keys = this.wholeSets.get(source);
+    this.sourceNames.add(source);
     for (const r of removals) {
-      const k = normalize(r, this.resolveDev).key;
-      if (src.delete(k)) touched.push(k);
+      const k = keyOf(r);
+      const e = t.entries.get(k);
+      if (e) this.unclaim(e, source);
+      keys?.delete(k);
     }
     for (const r of upserts) {
-      const k = normalize(r, this.resolveDev).key;
-      src.set(k, r);
-      touched.push(k);
+      const n = normalize(r, this.resolveDev);
+      t.claim(t.entry(n.key), source, n, namesDevice(r) ? r : undefined);
+      keys?.add(n.key);
     }
-    for (const k of touched) this.resolveKey(k);
     return this.kick();
   }
 
-  private setSource(source: string, routes: Map<string, Route>): void {
-    const isNew = !this.sources.has(source);
-    this.sources.set(source, routes);
-    if (isNew) this.sourceOrder = [...this.sources.keys()].sort();
-  }
-
-  /** Re-decide one key across the sources (as recompute does for all). */
-  private resolveKey(k: string): void {
-    let winner: Route | undefined;
-    for (const name of this.sourceOrder) {
-      winner = this.sources.get(name)?.get(k);
-      if (winner) break;
-    }
-    const old = this.desired.get(k);
-    if (winner) {
-      const n = normalize(winner, this.resolveDev);
-      if (!old || !sameNorm(old, n)) this.dirty.add(k);
-      this.desired.set(k, n);
-      this.desiredRaw.set(k, winner);
-      this.withdrawn.delete(k);
-    } else if (old) {
-      this.desired.delete(k);
-      this.desiredRaw.delete(k);
-      this.dirty.add(k);
-      this.withdrawn.add(k);
-    }
-  }
-
-  private recompute(): Promise<void> {
-    const next = new Map<string, NormRoute>();
-    const raw = new Map<string, Route>();
-    for (const name of this.sourceOrder) {
-      for (const r of this.sources.get(name)?.values() ?? []) {
-        const n = normalize(r, this.resolveDev);
-        if (!next.has(n.key)) {
-          next.set(n.key, n);
-          raw.set(n.key, r);
-        }
-      }
-    }
-    for (const [k, n] of next) {
-      const old = this.desired.get(k);
-      if (!old || !sameNorm(old, n)) this.dirty.add(k);
-      this.withdrawn.delete(k);
-    }
-    for (const k of this.desired.keys()) {
-      if (!next.has(k)) {
-        this.dirty.add(k);
-        this.withdrawn.add(k);
-      }
-    }
-    this.desired = next;
-    this.desiredRaw = raw;
-    return this.kick();
+  private unclaim(e: Entry, source: string): void {
+    this.table.unclaim(e, source);
+    this.table.dropIfEmpty(e);
   }
 
   private kick(): Promise<void> {
@@ -254,9 +235,8 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
 
   /** All peers sent End-of-RIB: stale routes that are still unwanted may now go. */
   async markConverged(): Promise<void> {
-    if (this.converged) return;
-    this.converged = true;
-    this.withdrawn.clear();
+    if (this.table.converged) return;
+    this.table.setConverged();
     if (this.staleTimer) clearTimeout(this.staleTimer);
     if (this.canWrite) await this.runNow(SyncKind.Full);
   }
@@ -278,26 +258,15 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     this.watcher?.close();
     this.watcher = undefined;
     await this.running;
+    await this.drain();
     for (const w of this.waiters.splice(0)) w.resolve();
     await this.handle?.close();
     this.handle = undefined;
   }
 
   status(): { desired: number; installed: number; stale: number; converged: boolean; leader: boolean } {
-    return {
-      desired: this.desired.size,
-      installed: this.installed.size,
-      stale: this.staleCount(),
-      converged: this.converged,
-      leader: this.canWrite,
-    };
-  }
-
-  private staleCount(): number {
-    if (this.converged) return 0;
-    let n = 0;
-    for (const k of this.installed.keys()) if (!this.desired.has(k) && !this.withdrawn.has(k)) n++;
-    return n;
+    const t = this.table;
+    return { desired: t.desired, installed: t.installedTotal, stale: t.stale, converged: t.converged, leader: this.canWrite };
   }
 
   // ---- scheduling ----
@@ -318,25 +287,34 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     while (this.looping) await this.running;
   }
 
+  /** Waits for every incremental batch sent so far to be acked (and its results applied). */
+  private async drain(): Promise<void> {
+    while (this.inflight.length) await this.inflight[this.inflight.length - 1];
+  }
+
   private async loop(): Promise<void> {
     try {
       while (this.pending !== undefined && this.canWrite) {
+        // Backpressure: with MAX_INFLIGHT batches queued, wait for the oldest; changes meanwhile
+        // coalesce into one larger next batch.
+        if (this.inflight.length >= MAX_INFLIGHT) {
+          await this.inflight[0];
+          continue;
+        }
         const kind = this.pending;
         this.pending = undefined;
         const waiters = this.waiters.splice(0);
         try {
-          await this.sync(kind);
+          if (kind === SyncKind.Incremental) {
+            await this.incremental(waiters);
+            continue;
+          }
+          await this.drain();
+          await this.full(kind);
         } catch (err) {
-          netlinkErrors.inc({ op: 'sync' });
-          this.log.error({ err }, 'sync failed');
-          if (this.listenerCount('error') > 0) this.emit('error', err as Error);
-          this.scheduleRetry();
+          this.failed(err);
         }
-        const now = performance.now();
-        for (const w of waiters) {
-          applySeconds.observe((now - w.since) / 1000);
-          w.resolve();
-        }
+        settle(waiters);
       }
     } finally {
       // Same tick as the last `pending` check: no request can fall between the two.
@@ -344,6 +322,13 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
       // Writes stopped (lost leadership, stop()): callers waiting on a change must not hang.
       if (!this.canWrite) for (const w of this.waiters.splice(0)) w.resolve();
     }
+  }
+
+  private failed(err: unknown): void {
+    netlinkErrors.inc({ op: 'sync' });
+    this.log.error({ err }, 'sync failed');
+    if (this.listenerCount('error') > 0) this.emit('error', err as Error);
+    this.scheduleRetry();
   }
 
   private scheduleRepair(): void {
@@ -366,159 +351,234 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     this.retryTimer.unref();
   }
 
-  // ---- one pass ----
+  // ---- passes ----
 
   private readonly resolveDev = (d: string | number): number | undefined => (typeof d === 'number' ? d : this.links.get(d));
 
   /**
-   * Reloads name -> ifindex and re-resolves desired routes that name a device: a pod's veth recreated
+   * Reloads name -> ifindex and re-resolves the claims that name a device: a pod's veth recreated
    * under the same name has a new ifindex (and IPv4 routes through the old one vanished with it,
    * without a notification).
    */
   private async refreshLinks(): Promise<void> {
     if (!this.handle) return;
-    this.links = new Map((await this.handle.listLinks()).map((l) => [l.name, l.index]));
-    for (const [k, r] of this.desiredRaw) {
-      if (!namesDevice(r)) continue;
-      const n = normalize(r, this.resolveDev);
-      const old = this.desired.get(k);
-      if (!old || !sameNorm(old, n)) {
-        this.desired.set(k, n);
-        this.dirty.add(k);
+    const links = new Map((await this.handle.listLinks()).map((l) => [l.name, l.index]));
+    const same = links.size === this.links.size && [...links].every(([name, i]) => this.links.get(name) === i);
+    this.links = links;
+    // Claims were resolved against the previous list: only a changed list can change them.
+    if (same) return;
+    const t = this.table;
+    for (const e of t.devEntries) {
+      for (const c of e.claims()) {
+        if (!c.raw) continue;
+        const n = normalize(c.raw, this.resolveDev);
+        if (!sameNorm(c.want, n)) t.claim(e, c.source, n, c.raw);
       }
     }
   }
 
-  private async sync(kind: SyncKind): Promise<void> {
+  /** The op that takes `e` from what the kernel has to what is wanted, or undefined. */
+  private opFor(e: Entry): RouteOp | undefined {
+    const want = e.want;
+    const have = e.have;
+    if (want) return !have || !satisfies(want, have) ? { op: 'replace', route: want } : undefined;
+    if (have && (this.table.converged || e.flags & EntryFlag.Withdrawn)) return { op: 'delete', route: have };
+    return undefined;
+  }
+
+  /** Sends the dirty keys' ops without waiting for the kernel; `waiters` resolve on its ack. */
+  private async incremental(waiters: Waiter[]): Promise<void> {
+    const handle = this.handle;
+    if (!handle) return settle(waiters);
+    const t0 = performance.now();
+    const t = this.table;
+    // Device names are resolved against a fresh link list whenever a changed route uses one.
+    if (t.devEntries.size && t.dirty.some((e) => t.devEntries.has(e))) await this.refreshLinks();
+    const ops: RouteOp[] = [];
+    const opEntries: Entry[] = [];
+    for (const e of t.takeDirty()) {
+      const op = this.opFor(e);
+      if (op) {
+        ops.push(op);
+        opEntries.push(e);
+      } else {
+        t.dropIfEmpty(e);
+      }
+    }
+    syncsTotal.inc({ kind: SyncKind.Incremental });
+    if (!ops.length) {
+      this.finish(SyncKind.Incremental, t0, 0, 0, 0);
+      return settle(waiters);
+    }
+    const batch = this.send(handle, SyncKind.Incremental, ops, opEntries).then(
+      ([replaced, deleted, failed]) => this.finish(SyncKind.Incremental, t0, replaced, deleted, failed),
+      (err: unknown) => {
+        // The whole batch is in doubt: retry its keys.
+        for (const e of opEntries) t.markDirty(e);
+        this.failed(err);
+      },
+    );
+    const done = batch.then(() => {
+      this.inflight.splice(this.inflight.indexOf(done), 1);
+      settle(waiters);
+    });
+    this.inflight.push(done);
+  }
+
+  /** Dump, diff against the whole desired set, apply, and wait for the kernel. */
+  private async full(kind: SyncKind): Promise<void> {
     const handle = this.handle;
     if (!handle) return;
     const t0 = performance.now();
     syncsTotal.inc({ kind });
-    let keys: Iterable<string>;
-    if (kind === SyncKind.Incremental) {
-      // Device names are resolved against a fresh link list whenever a changed route uses one.
-      if ([...this.dirty].some((k) => namesDevice(this.desiredRaw.get(k)))) await this.refreshLinks();
-      keys = [...this.dirty];
-    } else {
-      await this.refreshLinks();
-      const dumped = await handle.dumpRoutes({ protocol: this.protocol });
-      this.installed.clear();
-      for (const k of dumped) {
-        const n = normalizeKernel(k);
-        this.installed.set(n.key, n);
-      }
-      keys = unionKeys(this.desired, this.installed);
+    await this.refreshLinks();
+    const dumped = await handle.dumpRoutes({ protocol: this.protocol });
+    const t = this.table;
+    const gen = ++this.gen;
+    for (const k of dumped) {
+      const e = t.entry(routeKey(k.family, k.table, k.dst, k.metric));
+      e.seen = gen;
+      const want = e.want;
+      // A matching kernel route shares the desired object: no copy per route.
+      t.setHave(e, want && kernelSatisfies(want, k) ? want : normalizeKernel(k));
     }
-    this.dirty.clear();
+    t.takeDirty(); // every key is looked at below
     const ops: RouteOp[] = [];
-    const opKeys: string[] = [];
-    for (const k of keys) {
-      const want = this.desired.get(k);
-      const have = this.installed.get(k);
-      if (want) {
-        if (!have || !satisfies(want, have)) {
-          // A NormRoute is a Route with every field filled in: encoded as is, no copy.
-          ops.push({ op: 'replace', route: want });
-          opKeys.push(k);
-        }
-      } else if (have && (this.converged || this.withdrawn.has(k))) {
-        ops.push({ op: 'delete', route: have });
-        opKeys.push(k);
+    const opEntries: Entry[] = [];
+    for (const e of t.entries.values()) {
+      if (e.seen !== gen) t.setHave(e, undefined);
+      const op = this.opFor(e);
+      if (op) {
+        ops.push(op);
+        opEntries.push(e);
+      } else {
+        t.dropIfEmpty(e);
       }
     }
-    let failed = 0;
+    let counts: [number, number, number] = [0, 0, 0];
+    if (ops.length) counts = await this.send(handle, kind, ops, opEntries);
+    this.finish(kind, t0, ...counts);
+  }
+
+  /**
+   * Hands `ops` to the socket in chunks growing from FIRST_CHUNK: the kernel starts on the first
+   * routes of a large batch while the rest is still being encoded, instead of after all of it.
+   * Resolves with [replaced, deleted, failed] once the kernel acked every chunk.
+   */
+  private async send(handle: NetlinkHandle, kind: SyncKind, ops: RouteOp[], opEntries: Entry[]): Promise<[number, number, number]> {
+    const parts: Array<Promise<[number, number, number]>> = [];
+    for (let i = 0, size = FIRST_CHUNK; i < ops.length; i += size, size = Math.min(size * 2, MAX_CHUNK)) {
+      const o = i === 0 && ops.length <= size ? ops : ops.slice(i, i + size);
+      const e = o === ops ? opEntries : opEntries.slice(i, i + size);
+      parts.push(handle.applyRoutes(o, { missingOk: true }).then((res) => this.applied(kind, o, e, res)));
+      // Let the chunk's request reach the thread pool (a microtask in the handle) before encoding more.
+      await Promise.resolve();
+    }
+    const out: [number, number, number] = [0, 0, 0];
+    for (const [r, d, f] of await Promise.all(parts)) {
+      out[0] += r;
+      out[1] += d;
+      out[2] += f;
+    }
+    return out;
+  }
+
+  /** Records a batch's outcome per entry; returns [replaced, deleted, failed]. */
+  private applied(kind: SyncKind, ops: RouteOp[], opEntries: Entry[], res: BatchResult): [number, number, number] {
+    const t = this.table;
+    for (const f of res.failures.slice(0, 5)) {
+      this.log.warn({ route: ops[f.index]?.route.dst, op: ops[f.index]?.op, errno: f.errnoName, reason: f.message }, 'route operation failed');
+    }
+    let fi = 0; // failures are sorted by index
     let replaced = 0;
     let deleted = 0;
-    if (ops.length) {
-      const res = await handle.applyRoutes(ops, { missingOk: true });
-      const bad = new Set(res.failures.map((f) => f.index));
-      for (const f of res.failures.slice(0, 5)) {
-        this.log.warn({ route: ops[f.index]?.route.dst, op: ops[f.index]?.op, errno: f.errnoName, reason: f.message }, 'route operation failed');
+    for (let i = 0; i < ops.length; i++) {
+      const o = ops[i] as RouteOp;
+      const e = opEntries[i] as Entry;
+      if (res.failures[fi]?.index === i) {
+        while (res.failures[fi]?.index === i) fi++;
+        netlinkErrors.inc({ op: o.op });
+        t.markDirty(e);
+        continue;
       }
-      ops.forEach((o, i) => {
-        const k = opKeys[i] ?? '';
-        if (bad.has(i)) {
-          failed++;
-          netlinkErrors.inc({ op: o.op });
-          this.dirty.add(k);
-          return;
-        }
-        if (o.op === 'delete') {
-          deleted++;
-          this.installed.delete(k);
-        } else {
-          replaced++;
-          const want = this.desired.get(k);
-          if (want) this.installed.set(k, want);
-        }
-      });
-      if (kind === SyncKind.Repair) driftRepairs.inc(ops.length - failed);
-      if (failed) this.scheduleRetry();
-      else this.retryDelay = this.opts.retryMs;
+      if (o.op === 'delete') {
+        deleted++;
+        t.setHave(e, undefined);
+      } else {
+        replaced++;
+        t.setHave(e, o.route as NormRoute);
+      }
+      // Changed again while this batch was in flight: the next pass sends the newer state.
+      if (e.want !== (o.op === 'delete' ? undefined : o.route)) t.markDirty(e);
+      else t.dropIfEmpty(e);
     }
+    const failed = res.failures.length;
+    if (kind === SyncKind.Repair) driftRepairs.inc(ops.length - failed);
+    if (failed) this.scheduleRetry();
+    else this.retryDelay = this.opts.retryMs;
+    if (t.dirty.length && !failed) this.request(SyncKind.Incremental);
+    return [replaced, deleted, failed];
+  }
+
+  private finish(kind: SyncKind, t0: number, replaced: number, deleted: number, failed: number): void {
     this.updateGauges();
-    const result: SyncResult = { kind, replaced, deleted, failed, stale: this.staleCount(), durationMs: performance.now() - t0 };
-    if (ops.length || kind !== SyncKind.Incremental) this.log.info(result, 'fib sync');
+    const result: SyncResult = { kind, replaced, deleted, failed, stale: this.table.stale, durationMs: performance.now() - t0 };
+    if (replaced + deleted + failed > 0 || kind !== SyncKind.Incremental) this.log.info(result, 'fib sync');
     this.emit('synced', result);
   }
 
   private updateGauges(): void {
-    // table -> [ipv4 count, ipv6 count]
-    const counts = new Map<number, [number, number]>();
-    for (const n of this.installed.values()) {
-      let c = counts.get(n.table);
-      if (!c) counts.set(n.table, (c = [0, 0]));
-      c[n.family === 4 ? 0 : 1]++;
-    }
     routesInstalled.reset();
-    for (const [table, [v4, v6]] of counts) {
+    for (const [table, [v4, v6]] of this.table.installed) {
       if (v4) routesInstalled.set({ table: String(table), family: 'ipv4' }, v4);
       if (v6) routesInstalled.set({ table: String(table), family: 'ipv6' }, v6);
     }
-    routesStale.set(this.staleCount());
+    routesStale.set(this.table.stale);
   }
 
   // ---- drift ----
 
   private onRouteEvent(ev: RouteEvent): void {
     const n = normalizeKernel(ev.route);
-    const want = this.desired.get(n.key);
+    const t = this.table;
     const ours = ev.route.protocol === this.protocol;
+    let e = t.entries.get(n.key);
+    const want = e?.want;
     let drift = false;
     if (ev.action === 'del') {
-      if (!ours) return;
-      const have = this.installed.get(n.key);
-      if (have && sameNorm(have, n)) this.installed.delete(n.key);
-      else if (have && want && satisfies(want, n)) this.installed.delete(n.key);
+      if (!ours || !e) return;
+      const have = e.have;
+      if (have && (sameNorm(have, n) || (want && satisfies(want, n)))) t.setHave(e, undefined);
       drift = want !== undefined;
-    } else if (want) {
-      if (ours && satisfies(want, n)) this.installed.set(n.key, n);
+      if (!drift) t.dropIfEmpty(e);
+    } else if (want && e) {
+      if (ours && satisfies(want, n)) t.setHave(e, n);
       else drift = true;
     } else if (ours) {
-      this.installed.set(n.key, n);
+      e ??= t.entry(n.key);
+      t.setHave(e, n);
       // Someone added a route with our protocol that we do not want: remove it (after convergence).
-      drift = this.converged || this.withdrawn.has(n.key);
+      drift = t.converged || (e.flags & EntryFlag.Withdrawn) !== 0;
     }
-    if (!drift) return;
-    this.dirty.add(n.key);
+    if (!drift || !e) return;
+    t.markDirty(e);
     this.emit('drift', ev);
     this.scheduleRepair();
   }
 }
 
-function namesDevice(r: Route | undefined): boolean {
-  return r?.nexthops?.some((h) => typeof h.dev === 'string') ?? false;
+function settle(waiters: Waiter[]): void {
+  const now = performance.now();
+  for (const w of waiters) {
+    applySeconds.observe((now - w.since) / 1000);
+    w.resolve();
+  }
 }
 
-function* unionKeys(a: Map<string, unknown>, b: Map<string, unknown>): Generator<string> {
-  yield* a.keys();
-  for (const k of b.keys()) if (!a.has(k)) yield k;
+function namesDevice(r: Route): boolean {
+  return r.nexthops?.some((h) => typeof h.dev === 'string') ?? false;
 }
 
 function rank(k: SyncKind): number {
   return k === SyncKind.Incremental ? 0 : k === SyncKind.Repair ? 1 : 2;
-}
-
-function sameNorm(a: NormRoute, b: NormRoute): boolean {
-  return satisfies(a, b) && satisfies(b, a);
 }

@@ -12,6 +12,12 @@ export interface AgentConfigOptions {
   root?: string;
   /** Extra top-level keys merged in (e.g. a shared `datastore:` for the whole lab). */
   extra?: Record<string, unknown>;
+  /**
+   * uplinkd's graceful restart (bgp.gracefulRestart): the restart time it advertises is how long
+   * its peers keep its routes as stale after the session drops without a NOTIFICATION (RFC 4724
+   * §4.2). Default: uplinkd's own (120 s). Drills of a node dying silently set it short.
+   */
+  gracefulRestart?: { restartTime?: number; staleTime?: number };
 }
 
 export function agentConfig(f: Fabric, node: string, opts: AgentConfigOptions = {}): Record<string, unknown> {
@@ -45,6 +51,7 @@ export function agentConfig(f: Fabric, node: string, opts: AgentConfigOptions = 
       multipathRelax: true,
       maxPaths: 64,
       importPools: f.spec.pools.map((p) => p.cidrText),
+      ...(opts.gracefulRestart ? { gracefulRestart: { ...opts.gracefulRestart } } : {}),
       peers,
       // bfd/config.ts: BFD on every ToR session, the ToRs' timers (FRR's `bfd profile uplink`).
       ...(f.spec.bfd ? { bfd: { defaults: { ...BFD_TIMERS }, peers: peers.map((p) => p.name) } } : {}),

@@ -13,9 +13,9 @@ import type { Server } from 'node:http';
 import { logger } from '../lib/log.js';
 import { enableDefaultMetrics } from '../lib/metrics.js';
 import { Ipam, openDatastore, putPool, listPools, readSnapshot, showIpam, checkIpam, type Datastore, type Lease } from '../ipam/index.js';
-import { startCniServer, type CniServer, type Attachment } from '../cni/server/index.js';
+import { startCniServer, attachmentHandle, type CniServer, type Attachment } from '../cni/server/index.js';
 import { ipamPort } from '../cni/server/ipam-adapter.js';
-import { FibReconciler, LockFileElector, type LeaderElector, type Route } from '../routes/index.js';
+import { FibReconciler, LockFileElector, netlink, UPLINK_RT_PROTO, type LeaderElector, type Route } from '../routes/index.js';
 import { DatastoreLeaseElector } from '../routes/leader-datastore.js';
 import { ControlServer, ControlError } from './control-server.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -26,7 +26,11 @@ import { BgpBridge } from './bgp-bridge.js';
 import { ClusterGc, registerNode, NODES_PREFIX } from './cluster-gc.js';
 import { updatePoolGauges } from './pool-metrics.js';
 import { DatastorePeerSource, bgpWithDatastorePeers, type BgpPeerResource } from './peers/index.js';
-import { kubeConfigFrom, NodeInformer, PodInformer, PodGc, applyNodeIdentity, removeNodeRecord, type NodeIdentity } from './kube/index.js';
+// The informers (and @kubernetes/client-node behind them, ~70 MiB RSS) load only in kubernetes mode.
+import type { NodeInformer, PodInformer } from './kube/index.js';
+import { applyNodeIdentity, type NodeIdentity } from './kube/node-identity.js';
+import { removeNodeRecord } from './kube/node-records.js';
+import { cniDel } from './kube/cni-detach.js';
 
 const log = logger('agent');
 
@@ -121,7 +125,9 @@ export class Agent {
     await this.peerSource.start();
 
     if (this.cfg.bgp) {
-      this.bgp = new BgpBridge(this.effective(), this.journal, (routes) => this.reconciler?.setDesired('rib', routes), () => void this.reconciler?.markConverged());
+      const restarting = this.reconciler ? await keptForwardingState() : false;
+      if (restarting) this.journal.add('route', 'routes of the previous run are still in the kernel: restarting with forwarding state kept (graceful restart)');
+      this.bgp = new BgpBridge(this.effective(), this.journal, (upserts, removals) => this.reconciler?.applyChanges('rib', upserts, removals), () => void this.reconciler?.markConverged(), undefined, restarting);
       // Our blocks go into the RIB before any session opens: after a restart the peers must receive
       // them before our End-of-RIB, or they would drop the stale copies (RFC 4724 §4.2) and traffic
       // to our pods would stop until the re-advertisement arrives.
@@ -173,6 +179,7 @@ export class Agent {
 
   /** Node and Pod informers: identity from the Node object, Node deletion = removal, pod-list GC. */
   private async startKubernetes(): Promise<void> {
+    const { kubeConfigFrom, NodeInformer, PodInformer, PodGc } = await import('./kube/index.js');
     const ds = this.cfg.datastore as { kubeconfig?: string };
     const kc = kubeConfigFrom(ds.kubeconfig ? { kubeconfig: ds.kubeconfig } : {});
     this.nodes = new NodeInformer(kc, this.cfg.nodeName, {
@@ -185,8 +192,26 @@ export class Agent {
     await this.nodes.start();
     this.pods = new PodInformer(kc, this.cfg.nodeName);
     await this.pods.start();
-    const podGc = new PodGc(this.ipam!, this.pods, { node: this.cfg.nodeName });
-    this.podGcTimer = setInterval(() => void podGc.run().catch((err: unknown) => log.warn({ err }, 'pod GC')), 30_000);
+    const k = this.cfg.kubernetes ?? { podGcIntervalSeconds: 30, podGcGraceSeconds: 120 };
+    const ipam = this.ipam!;
+    // A gone pod's attachment (veth, /32 route) is torn down before its address is freed, so the address
+    // is never routed to the old sandbox once it can be handed out again (kube/cni-detach.ts).
+    const release = async (handle: string): Promise<string[]> => {
+      const a = this.cni?.attachments().find((x) => attachmentHandle(x.containerId, x.ifname) === handle);
+      if (a && this.cni) {
+        await cniDel(this.cni.socketPath, a);
+        this.journal.add('cni', `pod GC detached ${a.containerId.slice(0, 12)}/${a.ifname}: pod ${a.namespace ?? '?'}/${a.pod ?? '?'} is gone from the API server`);
+      }
+      const freed = await ipam.release(handle);
+      // The DEL already freed the address (the CNI server releases what it attached): report it anyway.
+      return freed.length || !a ? freed : [a.ipv4, a.ipv6].filter((x): x is string => !!x);
+    };
+    const podGc = new PodGc({ store: ipam.store, release }, this.pods, { node: this.cfg.nodeName, graceMs: k.podGcGraceSeconds * 1000 });
+    const runGc = (): Promise<void> => podGc.run().then(
+      (r) => { if (r.released.length) this.journal.add('ipam', `pod GC released ${r.released.join(', ')} (${r.addresses.join(' ')}): their pods are gone from the API server`); },
+      (err: unknown) => log.warn({ err }, 'pod GC'),
+    );
+    this.podGcTimer = setInterval(() => void runGc(), k.podGcIntervalSeconds * 1000);
     this.podGcTimer.unref();
   }
 
@@ -228,7 +253,7 @@ export class Agent {
       if (this.bgp && next.bgp) await this.bgp.reconfigure(this.effective(next));
       changed.push('bgp');
     }
-    for (const k of ['datastore', 'cni', 'routes', 'control', 'metrics'] as const) {
+    for (const k of ['datastore', 'cni', 'routes', 'control', 'metrics', 'kubernetes'] as const) {
       if (JSON.stringify(next[k]) !== JSON.stringify(this.cfg[k])) changed.push(`${k} (needs a restart)`);
     }
     if (JSON.stringify(next.pools) !== JSON.stringify(this.cfg.pools) && this.store) {
@@ -371,5 +396,18 @@ export class Agent {
   private requireStore(): Datastore {
     if (!this.store) throw new ControlError('unavailable', 'the datastore is not open yet', 503);
     return this.store;
+  }
+}
+
+/**
+ * RFC 4724 §3 F bit: forwarding state survived our restart when the kernel still routes via next hops
+ * we installed (proto uplink with a gateway); pod routes and our blocks' blackholes do not count.
+ */
+async function keptForwardingState(): Promise<boolean> {
+  try {
+    const kept = await netlink().dumpRoutes({ protocol: UPLINK_RT_PROTO });
+    return kept.some((r) => r.nexthops.some((n) => n.gateway !== undefined || n.via !== undefined));
+  } catch {
+    return false;
   }
 }

@@ -2,7 +2,9 @@
 // changes into the event journal, introspection onto the control socket.
 //
 // The reconciler's "rib" source holds the whole learned table; the speaker reports changes per
-// event-loop turn, so we keep a prefix -> route map and hand the reconciler the new set once per batch.
+// event-loop turn and we hand each batch on as a delta (upserts, removals): O(changes) per batch, no
+// copy of the table here. The reconciler keeps the full desired set, so its periodic resync still
+// compares all of it with the kernel.
 import { logger } from '../lib/log.js';
 import { parseBgpConfig, type BgpConfig } from '../bgpd/config.js';
 import { BgpSpeaker, type NeighborStatus, type RouteView as SpeakerRouteView } from '../bgpd/speaker.js';
@@ -44,6 +46,59 @@ export interface RibEntryView {
   policy?: string;
 }
 
+/** Receives each Loc-RIB batch: routes to add or replace, and removals (only `dst` matters). */
+export type RibSink = (upserts: Route[], removals: Route[]) => Promise<void> | undefined;
+
+type Hops = NonNullable<Route['nexthops']>;
+
+/**
+ * One frozen next-hop list per single next hop, shared by every route through it: a table of 500k
+ * routes over a few next hops then costs one Route object per change, not three. Nothing downstream
+ * mutates a Route (the reconciler normalizes it into its own objects).
+ */
+const sharedHops = new Map<string, Hops>();
+
+function hopsOf(c: FibChange): Hops {
+  const one = c.nextHops.length === 1 ? c.nextHops[0] : undefined;
+  if (one && !one.linkLocal) {
+    const key = c.family === 'ipv4' ? one.address : `6 ${one.address}`;
+    let hops = sharedHops.get(key);
+    if (!hops) {
+      hops = Object.freeze([Object.freeze(hopOf(c, one))]) as Hops;
+      if (sharedHops.size > 4096) sharedHops.clear();
+      sharedHops.set(key, hops);
+    }
+    return hops;
+  }
+  return c.nextHops.map((h) => hopOf(c, h));
+}
+
+/** RFC 8950: an IPv4 route whose next hop is IPv6 goes out with RTA_VIA; link-local is onlink. */
+function hopOf(c: FibChange, h: FibChange['nextHops'][number]): Hops[number] {
+  const nh: Hops[number] = {};
+  if (c.family === 'ipv4' && h.address.includes(':')) nh.via = h.address;
+  else nh.gateway = h.address;
+  if (h.linkLocal) {
+    nh.dev = h.linkLocal;
+    nh.onlink = true;
+  }
+  return nh;
+}
+
+/**
+ * Loc-RIB changes as FIB routes. RFC 8950: an IPv4 route whose next hop is IPv6 goes out with RTA_VIA;
+ * a link-local next hop (BGP unnumbered) names its interface and is onlink.
+ */
+export function ribDelta(changes: readonly FibChange[]): { upserts: Route[]; removals: Route[] } {
+  const upserts: Route[] = [];
+  const removals: Route[] = [];
+  for (const c of changes) {
+    if (c.nextHops.length === 0) removals.push({ dst: c.prefix });
+    else upserts.push({ dst: c.prefix, nexthops: hopsOf(c) });
+  }
+  return { upserts, removals };
+}
+
 export function bgpConfigOf(cfg: AgentConfig): BgpConfig {
   const raw = { ...(cfg.bgp ?? {}) };
   delete raw.bfd;
@@ -54,7 +109,6 @@ export function bgpConfigOf(cfg: AgentConfig): BgpConfig {
 
 export class BgpBridge {
   readonly speaker: BgpSpeaker;
-  private readonly rib = new Map<string, Route>();
   private states = new Map<string, string>();
   private poll: NodeJS.Timeout | undefined;
   private converged = false;
@@ -66,14 +120,20 @@ export class BgpBridge {
   constructor(
     cfg: AgentConfig,
     private readonly journal: EventJournal,
-    private readonly pushRoutes: (routes: Route[]) => Promise<void> | undefined,
+    private readonly onRib: RibSink,
     private readonly onConverged: () => void,
     /** Sessions that came up with End-of-RIB from every peer, or this long after start. */
     private readonly convergeTimeoutMs = 30_000,
+    /**
+     * The kernel still holds the routes we learned before a restart: we are a restarting speaker that
+     * kept its forwarding state (RFC 4724 §3 R and F bits), so peers keep our routes through the
+     * reconnect and the Loc-RIB defers selection until their End-of-RIB (§4.1).
+     */
+    restarting = false,
   ) {
     this.bgpCfg = bgpConfigOf(cfg);
     this.bfdRaw = cfg.bgp?.bfd;
-    this.speaker = new BgpSpeaker(this.bgpCfg);
+    this.speaker = new BgpSpeaker(this.bgpCfg, { restarting });
     this.speaker.onRoutes((changes) => this.applyChanges(changes));
   }
 
@@ -107,9 +167,11 @@ export class BgpBridge {
       if (!e.failed) return;
       const peer = this.bgpCfg.peers.find((p) => p.address === e.peer || (e.interface !== undefined && p.interface === e.interface));
       if (!peer) return;
-      this.journal.add('session', `BFD says ${peer.name} is down: resetting its BGP session now`);
+      this.journal.add('session', `BFD says ${peer.name} is down: closing its BGP session now (Cease/BFD Down)`);
       try {
-        this.speaker.resetNeighbor(peer.name, 'hard');
+        // RFC 9384: Cease subcode 10 and an immediate withdraw; a session already down (the peer's
+        // graceful restart) is left alone so its stale routes stay.
+        this.speaker.bfdDown(peer.name);
       } catch (err) {
         log.warn({ err, peer: peer.name }, 'BFD teardown failed');
       }
@@ -148,29 +210,10 @@ export class BgpBridge {
   }
 
   private applyChanges(changes: FibChange[]): void {
-    for (const c of changes) {
-      if (c.nextHops.length === 0) {
-        this.rib.delete(c.prefix);
-        continue;
-      }
-      this.rib.set(c.prefix, {
-        dst: c.prefix,
-        nexthops: c.nextHops.map((h) => {
-          // RFC 8950: an IPv4 route whose next hop is IPv6 goes out with RTA_VIA.
-          const v6hop = h.address.includes(':');
-          const nh: { gateway?: string; via?: string; dev?: string; onlink?: boolean } = {};
-          if (c.family === 'ipv4' && v6hop) nh.via = h.address;
-          else nh.gateway = h.address;
-          if (h.linkLocal) {
-            nh.dev = h.linkLocal;
-            nh.onlink = true;
-          }
-          return nh;
-        }),
-      });
-    }
-    if (changes.length) this.journal.add('route', `${changes.length} route change(s) from BGP`, { sample: changes.slice(0, 5).map((c) => `${c.prefix} -> ${c.nextHops.map((h) => h.address).join(',') || 'withdrawn'}`) });
-    void this.pushRoutes([...this.rib.values()])?.catch((err: unknown) => log.error({ err }, 'FIB update failed'));
+    if (!changes.length) return;
+    const { upserts, removals } = ribDelta(changes);
+    this.journal.add('route', `${changes.length} route change(s) from BGP`, { sample: changes.slice(0, 5).map((c) => `${c.prefix} -> ${c.nextHops.map((h) => h.address).join(',') || 'withdrawn'}`) });
+    void this.onRib(upserts, removals)?.catch((err: unknown) => log.error({ err }, 'FIB update failed'));
   }
 
   /** Journal session transitions and decide when the RIB has converged after start. */
@@ -186,7 +229,10 @@ export class BgpBridge {
     }
     if (!this.converged) {
       const configured = ns.filter((n) => !n.dynamic);
-      const allUp = configured.length > 0 && configured.every((n) => n.state === 'Established' && (n.uptimeS ?? 0) >= 2);
+      const allUp = configured.length > 0 && configured.every((n) => n.state === 'Established' && (n.uptimeS ?? 0) >= 2)
+        // RFC 4724 §4.1: while selection is deferred the Loc-RIB is still empty; converging now would
+        // delete the routes kept from the previous run.
+        && !this.speaker.selectionDeferred;
       if (allUp || Date.now() - this.startedAt > this.convergeTimeoutMs) {
         this.converged = true;
         this.journal.add('route', allUp ? 'all sessions Established: removing stale routes of the previous run' : 'convergence timer expired: removing stale routes');

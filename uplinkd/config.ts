@@ -14,7 +14,7 @@ export const BGP_KEYS = [
   'routerId', 'asn', 'listen', 'holdTime', 'connectRetry', 'gracefulRestart', 'maxPaths', 'multipathRelax', 'clusterId',
   'peers', 'listenRanges', 'advertise', 'importPools', 'importAllow', 'policies', 'bfd',
 ] as const;
-const AGENT_KEYS = ['nodeName', 'nodeLabels', 'stateDir', 'datastore', 'pools', 'cni', 'routes', 'control', 'metrics', 'log', 'bgp'] as const;
+const AGENT_KEYS = ['nodeName', 'nodeLabels', 'stateDir', 'datastore', 'pools', 'cni', 'routes', 'control', 'metrics', 'log', 'bgp', 'kubernetes'] as const;
 
 export interface AgentConfig {
   nodeName: string;
@@ -30,6 +30,12 @@ export interface AgentConfig {
   control: { socket: string; statusIntervalSeconds: number };
   metrics: { listen: string | null };
   logLevel: string;
+  /**
+   * Pod-list IPAM GC (datastore: kubernetes only): how often it runs and how long a pod must be missing
+   * from the API server before its addresses are released (uplinkd/kube/pod-gc.ts explains the grace).
+   * Optional so code that builds an AgentConfig by hand need not know it; absent = the defaults.
+   */
+  kubernetes?: { podGcIntervalSeconds: number; podGcGraceSeconds: number };
   /** The BGP part, still raw: bgpd/config.ts validates it (undefined = BGP disabled). */
   bgp: Obj | undefined;
   /** Where this config came from, for reload. */
@@ -72,6 +78,8 @@ export function parseAgentConfig(doc: unknown): AgentConfig {
   noExtraKeys(controlO, 'control', ['socket', 'statusIntervalSeconds']);
   const metricsO = optObj(root, 'metrics', 'metrics');
   noExtraKeys(metricsO, 'metrics', ['listen']);
+  const kubeO = optObj(root, 'kubernetes', 'kubernetes');
+  noExtraKeys(kubeO, 'kubernetes', ['podGcIntervalSeconds', 'podGcGraceSeconds']);
   const logO = optObj(root, 'log', 'log');
   noExtraKeys(logO, 'log', ['level']);
 
@@ -108,6 +116,10 @@ export function parseAgentConfig(doc: unknown): AgentConfig {
       statusIntervalSeconds: optInt(controlO.statusIntervalSeconds, 'control.statusIntervalSeconds', 1, 300, 10),
     },
     metrics: { listen: metricsO.listen === null || metricsO.listen === '' ? null : optStr(metricsO.listen, 'metrics.listen', '127.0.0.1:9641') },
+    kubernetes: {
+      podGcIntervalSeconds: optInt(kubeO.podGcIntervalSeconds, 'kubernetes.podGcIntervalSeconds', 1, 86_400, 30),
+      podGcGraceSeconds: optInt(kubeO.podGcGraceSeconds, 'kubernetes.podGcGraceSeconds', 0, 86_400, 120),
+    },
     logLevel: oneOf(logO.level, 'log.level', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
     bgp,
     file: undefined,

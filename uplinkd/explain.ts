@@ -1,19 +1,31 @@
 // `uplinkctl explain POD|IP`: walk the path an operator would walk by hand and say, step by step, what
 // holds and what does not, with the evidence. Order follows the packet's dependencies: the address must
-// be allocated, its block owned by a live node, advertised by that node, propagated by the fabric,
-// chosen in our Loc-RIB, installed in our kernel, and (for a local pod) delivered to a live veth.
+// be allocated, its block owned by a live node, advertised by that node, accepted by that node's peers
+// (their own word: explain-acceptance.ts), propagated by the fabric, chosen in our Loc-RIB, installed in
+// our kernel, (for a local pod) delivered to a live veth, and carried by every interface on the path
+// (MTU, explain-path.ts). For an address owned by another node, that node's agent is asked for its
+// part (peer acceptance, its interfaces) when its control socket is reachable; otherwise the step says
+// it was inferred from this node's RIB.
 import { Address4, Address6 } from 'ip-address';
 import { readSnapshot, type Datastore, type IpamSnapshot, type Block } from '../ipam/index.js';
 import { netlink, UPLINK_RT_PROTO, type KernelRoute } from '../routes/index.js';
 import type { CniServer } from '../cni/server/index.js';
 import { AGENTS_PREFIX, type AgentStatusRecord } from './agent.js';
-import type { BgpBridge, NeighborSummary } from './bgp-bridge.js';
+import type { BgpBridge, NeighborSummary, RouteView } from './bgp-bridge.js';
+import { AcceptanceMethod, probeAcceptance, type PeerAcceptance } from './explain-acceptance.js';
+import { askOwner, egressInterfaces, judgeMtu, linkTable, podInterfaceMtu, routeTo, type MtuHop, type MtuReport } from './explain-path.js';
 
 export interface ExplainStep {
   step: string;
   ok: boolean;
   detail: string;
   evidence?: string;
+  /** The BGP peer a `peer accepted` step is about. */
+  peer?: string;
+  /** How a `peer accepted` step got its answer (AcceptanceMethod, or "inference"). */
+  method?: string;
+  /** On the `mtu` step: the pod's MTU and every interface this node sees on the path. */
+  mtu?: MtuReport;
 }
 
 export interface ExplainDeps {
@@ -23,6 +35,8 @@ export interface ExplainDeps {
   cni: CniServer | undefined;
   /** Seconds after which an agent's status record counts as stale; default 3 refresh periods. */
   staleAfterS?: number;
+  /** How long to wait for the owner node's agent (its own probe included); default 12 s. */
+  ownerTimeoutMs?: number;
 }
 
 type Addr = Address4 | Address6;
@@ -131,26 +145,71 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
     });
   }
 
-  // 4. This node: Loc-RIB and kernel.
+  // 4. Did the owner's peers accept it? On the owner, ask each peer (explain-acceptance.ts); elsewhere,
+  // ask the owner's agent, which asks its peers; failing that, infer from this node's Loc-RIB.
   const local = podNode === deps.node;
-  let ribPrefix: string | undefined;
+  let match: RouteView | undefined;
+  let best: RouteView['paths'][number][] = [];
   if (!local && deps.bgp) {
-    const routes = deps.bgp.routes();
-    const match = routes
+    match = deps.bgp.routes()
       .filter((r) => contains(r.prefix, a))
       .sort((x, y) => prefixLen(y.prefix) - prefixLen(x.prefix))[0];
-    const best = match?.paths.filter((p) => p.best || p.multipath) ?? [];
+    best = match?.paths.filter((p) => p.best || p.multipath) ?? [];
+  }
+  let ownerSteps: ExplainStep[] | undefined;
+  let ownerWhy: string | undefined;
+  if (local) {
+    if (deps.bgp) out.push(...(await acceptanceSteps(ownerBlock, deps.bgp)));
+  } else if (rec && ageS < staleS) {
+    try {
+      ownerSteps = await askOwner<ExplainStep[]>(rec.controlSocket, ip, deps.ownerTimeoutMs ?? 12_000);
+    } catch (err) {
+      ownerWhy = `node ${podNode}'s agent could not be asked: ${(err as Error).message}`;
+    }
+  } else ownerWhy = `node ${podNode}'s agent is not up`;
+  const accepted = (ownerSteps ?? []).filter((s) => s.step === 'peer accepted');
+  if (!local && rec) {
+    const inferred = best.length
+      ? `this node learned ${match!.prefix} with AS path ${best[0]!.asPath || '(empty)'}, so it was accepted on the way`
+      : `this node has no route for ${ownerBlock}, so a peer did not accept it or a router between filtered it`;
+    if (accepted.length) {
+      // A peer that never sends our routes back (BIRD, GoBGP, iBGP) cannot be asked: infer from our RIB.
+      out.push(...accepted.map((s) => (s.method === AcceptanceMethod.None
+        ? { ...s, method: 'inference', ok: best.length > 0, detail: `node ${podNode}: peer ${s.peer} cannot confirm it (it sends none of node ${podNode}'s routes back); inferred: ${inferred}` }
+        : { ...s, detail: `node ${podNode}: ${s.detail}` })));
+    } else if (deps.bgp) {
+      out.push({
+        step: 'peer accepted',
+        method: 'inference',
+        ok: best.length > 0,
+        detail: `node ${podNode}'s peers not asked; inferred: ${inferred}`,
+        evidence: ownerWhy ?? `node ${podNode} reported no peer to ask`,
+      });
+    }
+  }
+
+  // 5. This node: Loc-RIB and kernel.
+  let ribPrefix: string | undefined;
+  if (!local && deps.bgp) {
     if (best.length) ribPrefix = match!.prefix;
+    const refused = accepted.filter((s) => !s.ok);
+    const confirmed = accepted.filter((s) => s.ok && s.method !== AcceptanceMethod.None);
+    const why = refused.length
+      ? `node ${podNode}'s peer ${refused.map((s) => s.peer).join(', ')} did not accept it (see "peer accepted"), so the fabric never had it`
+      : confirmed.length
+        ? `node ${podNode}'s peer ${confirmed.map((s) => s.peer).join(', ')} accepted it (re-advertised it), so a router between it and this node filtered it or did not propagate it (its export policy toward us?)`
+        : rec ? `node ${podNode} advertises it, so a router on the path filtered it or did not propagate it` : 'nobody advertises it';
     out.push({
       step: 'loc-rib',
       ok: best.length > 0,
       detail: match
         ? `this node (${deps.node}) routes ${ip} by ${match.prefix} via ${best.map((p) => `${p.nextHop} (${p.from})`).join(', ')}`
-        : `this node (${deps.node}) has no BGP route covering ${ip}: ${rec ? `node ${podNode} advertises it, so a router on the path filtered it or did not propagate it` : 'nobody advertises it'}`,
+        : `this node (${deps.node}) has no BGP route covering ${ip}: ${why}`,
       evidence: match ? `why best: ${best[0]?.reason ?? 'only path'}` : `neighbors: ${deps.bgp.neighborsSummary().map((n) => `${n.peer} ${n.state} rcvd ${n.prefixesReceived}`).join('; ')}`,
     });
   }
   const kernel = await kernelLookup(a);
+  let ours = false;
   if (local) {
     out.push({
       step: 'kernel',
@@ -159,7 +218,7 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
     });
   } else {
     const bgpPrefix = ribPrefix;
-    const ours = kernel !== undefined && kernel.protocol === UPLINK_RT_PROTO && kernel.type === 'unicast';
+    ours = kernel !== undefined && kernel.protocol === UPLINK_RT_PROTO && kernel.type === 'unicast';
     let detail: string;
     if (!kernel) detail = `the kernel has no route to ${ip}${bgpPrefix ? `: BGP's ${bgpPrefix} is missing from the FIB` : ''}`;
     else if (ours) detail = `kernel routes ${ip} by ${kernel.dst} via ${kernel.nexthops.map((n) => n.gateway ?? n.via ?? `dev ${n.dev}`).join(', ')}`;
@@ -168,7 +227,12 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
     out.push({ step: 'kernel', ok: ours, detail });
   }
 
-  // 5. Local pod: veth and MTU.
+  // 6. Local pod: veth; then the MTU of everything on the path.
+  const links = await linkTable();
+  const hop = (index: number, role: MtuHop['role']): MtuHop[] => {
+    const l = links.get(index);
+    return l ? [{ node: deps.node, interface: l.name, mtu: l.mtu, role }] : [];
+  };
   if (local && deps.cni) {
     const att = deps.cni.attachments().find((x) => x.ipv4 === ip || x.ipv6 === ip);
     if (!att) {
@@ -180,10 +244,57 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
         ok: link !== undefined && link.up,
         detail: link ? `host veth ${att.hostIf} is ${link.up ? 'up' : 'DOWN'}, mtu ${link.mtu}` : `host veth ${att.hostIf} of ${att.namespace ?? ''}/${att.pod ?? att.containerId.slice(0, 12)} is MISSING (deleted?): re-create the pod`,
       });
-      if (link && link.mtu !== att.mtu) out.push({ step: 'mtu', ok: false, detail: `host veth mtu ${link.mtu} differs from the pod's ${att.mtu}` });
+      // Traffic to this pod arrives over the uplinks toward our BGP peers and leaves by its host veth.
+      const hops: MtuHop[] = link ? [{ node: deps.node, interface: att.hostIf, mtu: link.mtu, role: 'host veth' }] : [];
+      hops.push(...(await uplinkHops(deps.bgp, hop)));
+      const podMtu = (await podInterfaceMtu(att.netns, att.ifname)) ?? att.mtu;
+      out.push({ step: 'mtu', ...judgeMtu(podMtu, `pod ${ip}`, hops), mtu: { podMtu, hops } });
     }
+  } else if (!local) {
+    // Toward a remote pod: our egress interfaces for its route, then the owner's (uplinks, veth, pod).
+    const hops: MtuHop[] = [];
+    if (kernel && ours) for (const i of await egressInterfaces(kernel)) hops.push(...hop(i, 'uplink'));
+    const theirs = ownerSteps?.find((s) => s.step === 'mtu')?.mtu;
+    hops.push(...(theirs?.hops ?? []));
+    let podMtu = theirs?.podMtu ?? null;
+    let label = `pod ${ip}`;
+    const mine = deps.cni?.attachments().map((x) => x.mtu) ?? [];
+    if (podMtu === null && mine.length) {
+      podMtu = Math.max(...mine);
+      label = `pods on ${deps.node}`;
+    }
+    const j = judgeMtu(podMtu, label, hops);
+    out.push({ step: 'mtu', ...j, detail: theirs ? j.detail : `${j.detail} (node ${podNode}'s interfaces not seen: ${ownerWhy ?? 'it reported none'})`, mtu: { podMtu, hops } });
   }
   return out;
+}
+
+/** One `peer accepted` step per Established peer we advertise `prefix` to, each peer asked at once. */
+async function acceptanceSteps(prefix: string, bgp: BgpBridge): Promise<ExplainStep[]> {
+  const peers = bgp.exportsOf(new Set([prefix])).filter((e) => e.state === 'Established' && e.prefixes.includes(prefix));
+  const results = await Promise.all(peers.map((p) => probeAcceptance(bgp.speaker, p.peer, prefix).catch((err: unknown): PeerAcceptance => ({
+    peer: p.peer, prefix, method: AcceptanceMethod.None, accepted: null, evidence: `probe failed: ${(err as Error).message}`,
+  }))));
+  return results.map((r) => {
+    const base = { step: 'peer accepted', peer: r.peer, method: r.method, evidence: r.evidence };
+    if (r.accepted === true) return { ...base, ok: true, detail: `peer ${r.peer} accepted ${prefix}: it re-advertised it (AS path ${r.asPath}; ${r.method})` };
+    if (r.accepted === false) {
+      const asked = r.method === AcceptanceMethod.AdjRibIn ? 'no longer sends it back' : 'did not re-advertise it after route refresh';
+      return { ...base, ok: false, detail: `peer ${r.peer} ${asked}: ${prefix} is filtered by its import policy? (it does send our routes back otherwise)` };
+    }
+    return { ...base, ok: true, detail: `peer ${r.peer}: acceptance of ${prefix} not verified from the peer, which sends none of our routes back; explain this address on another node infers it from that node's RIB` };
+  });
+}
+
+/** Uplinks toward our Established BGP peers (the way traffic to a local pod comes in). */
+async function uplinkHops(bgp: BgpBridge | undefined, hop: (index: number, role: MtuHop['role']) => MtuHop[]): Promise<MtuHop[]> {
+  const seen = new Set<number>();
+  for (const n of bgp?.neighborsSummary() ?? []) {
+    if (n.state !== 'Established' || !n.address || /^fe80/i.test(n.address)) continue;
+    const r = await routeTo(n.address);
+    if (r) for (const i of await egressInterfaces(r)) seen.add(i);
+  }
+  return [...seen].flatMap((i) => hop(i, 'uplink'));
 }
 
 async function kernelLookup(a: Addr): Promise<KernelRoute | undefined> {

@@ -210,6 +210,40 @@ describe('Fsm with fake timers', () => {
     expect(fsm.snapshot().idleHoldMs).toBe(1_000);
   });
 
+  it('graceful-restart drop (expectPeerBack): no damping step, restart at once instead of refusing in Idle', () => {
+    class GrHost extends RecordingHost {
+      fsm: Fsm | null = null;
+      override stateChanged(from: StateName, to: StateName, ev: EventName): void {
+        super.stateChanged(from, to, ev);
+        if (from === State.Established && ev === Event.TcpConnectionFails) this.fsm!.expectPeerBack();
+      }
+    }
+    const h = new GrHost();
+    const fsm = new Fsm(h, { idleHoldMs: 1_000, idleHoldMaxMs: 8_000 });
+    h.fsm = fsm;
+    driveTo(fsm, State.Established);
+    fsm.fire(Event.NotifMsg); // an ordinary drop: damped
+    expect(fsm.snapshot().idleHoldMs).toBe(1_000);
+    vi.advanceTimersByTime(1_000);
+    fsm.fire(Event.TcpConnectionConfirmed);
+    fsm.setPeerHoldTime(90);
+    fsm.fire(Event.BGPOpen);
+    fsm.fire(Event.KeepAliveMsg);
+    const connects = h.log.filter((l) => l === 'connect').length;
+    fsm.fire(Event.TcpConnectionFails); // the peer restarts: same turn, we are connecting again
+    expect(fsm.state).toBe(State.Connect);
+    expect(h.log.filter((l) => l === 'connect').length).toBe(connects + 1);
+    expect(fsm.snapshot().idleHoldMs).toBe(1_000); // the damping step was taken back
+    expect(fsm.runningTimers()).not.toContain('idleHold');
+    // The flag is one-shot: the next ordinary drop is damped again.
+    fsm.fire(Event.TcpConnectionConfirmed);
+    fsm.fire(Event.BGPOpen);
+    fsm.fire(Event.KeepAliveMsg);
+    fsm.fire(Event.NotifMsg);
+    expect(fsm.state).toBe(State.Idle);
+    expect(fsm.snapshot().idleHoldMs).toBe(2_000);
+  });
+
   it('connection collision: the connection from the higher BGP Identifier survives (§6.8)', () => {
     expect(collisionLoser('10.0.0.2', '10.0.0.1')).toBe('incoming');
     expect(collisionLoser('10.0.0.1', '10.0.0.2')).toBe('outgoing');

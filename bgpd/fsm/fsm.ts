@@ -83,6 +83,10 @@ export class Fsm {
   /** The NOTIFICATION carried by the event being processed (SendEventNotification). */
   private eventNotification: Notification | null = null;
   private shutdownMessage = '';
+  /** idleHoldMs before the last DampPeerOscillations step, so expectPeerBack() can take it back. */
+  private idleHoldBeforeDamp: number | null = null;
+  /** Set by expectPeerBack() while leaving Established: the automatic restart skips the IdleHoldTimer. */
+  private restartAtOnce = false;
   readonly opts: Required<FsmOptions>;
 
   constructor(
@@ -144,6 +148,21 @@ export class Fsm {
     if (restartAfterMs === null) this.adminUp = false;
     else this.idleHoldMs = Math.max(this.idleHoldMs, restartAfterMs);
     this.fire(Event.AutomaticStop, n);
+  }
+
+  /**
+   * RFC 4724 §4.2 (helper): the session was lost because the peer restarts, and the peer is expected
+   * back within its Restart Time. That is not an oscillation: take back this drop's damping step and
+   * restart at once instead of waiting out the IdleHoldTimer in Idle, where the restarted peer's
+   * connection would be refused. A peer that comes back late is missing when the restarted speaker
+   * ends its selection deferral (§4.1; FRR ends it once every peer that is up sent End-of-RIB), and
+   * that speaker's End-of-RIB then makes its other peers drop our routes. Call from
+   * FsmHost.stateChanged on leaving Established.
+   */
+  expectPeerBack(): void {
+    if (this.idleHoldBeforeDamp !== null) this.idleHoldMs = this.idleHoldBeforeDamp;
+    this.idleHoldBeforeDamp = null;
+    this.restartAtOnce = true;
   }
 
   /** Admin hard reset: drop and start again at once (no backoff). */
@@ -227,14 +246,15 @@ export class Fsm {
       default:
         break;
     }
+    this.restartAtOnce = false;
     this.host.stateChanged(from, to, event);
+    const atOnce = this.restartAtOnce;
+    this.restartAtOnce = false;
     if (to === State.Idle && this.adminUp && this.opts.autoRestart) {
-      this.queue.push({
-        event: this.opts.passive
-          ? Event.AutomaticStart_with_DampPeerOscillations_and_PassiveTcpEstablishment
-          : Event.AutomaticStart_with_DampPeerOscillations,
-        data: undefined,
-      });
+      const passive = this.opts.passive;
+      const damped = passive ? Event.AutomaticStart_with_DampPeerOscillations_and_PassiveTcpEstablishment : Event.AutomaticStart_with_DampPeerOscillations;
+      const undamped = passive ? Event.AutomaticStart_with_PassiveTcpEstablishment : Event.AutomaticStart;
+      this.queue.push({ event: atOnce ? undamped : damped, data: undefined });
     }
   }
 
@@ -280,6 +300,7 @@ export class Fsm {
         return;
       case Action.DampPeerOscillations:
         // Exponential backoff: 0 on a clean first start, then idleHoldMs, doubling up to the maximum.
+        this.idleHoldBeforeDamp = this.idleHoldMs;
         this.idleHoldMs = this.idleHoldMs === 0 ? this.opts.idleHoldMs : Math.min(this.idleHoldMs * 2, this.opts.idleHoldMaxMs);
         return;
       case Action.SendOpen:

@@ -147,6 +147,11 @@ export class AttrTable {
   get size(): number {
     return this.byKey.size;
   }
+
+  /** References held on a set (tests check the Rib's bookkeeping with it). */
+  refCount(id: number): number {
+    return this.refs[id] ?? 0;
+  }
 }
 
 /**

@@ -1,8 +1,8 @@
 // Export rules as a pure function: what a route looks like when sent to one peer (RFC 4271 §5.1, §9.1.3;
 // RFC 4456 §6 for reflection), then the peer's export policy. null = not sent.
-import type { Attrs } from './attrs.js';
+import type { AttrSet, AttrTable, Attrs } from './attrs.js';
 import { evaluate } from './policy.js';
-import { keyFamily, type PrefixKey } from './prefix.js';
+import { keyFamily, type AddressFamily, type PrefixKey } from './prefix.js';
 import type { RibPeerInfo } from './rib.js';
 import { AsPathSegmentType } from '../wire/types.js';
 
@@ -57,4 +57,127 @@ export function exportRoute(ctx: ExportContext, to: RibPeerInfo, src: RibPeerInf
   }
   const r = evaluate(to.exportPolicy, key, out);
   return r.accept ? r.attrs : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RFC 7911 add-path send
+
+/** One advertised path: the prefix and the Path Identifier we gave it. */
+export interface OutPath {
+  readonly key: PrefixKey;
+  readonly id: number;
+}
+
+/** What an add-path peer must be sent: withdrawals and announcements by Path Identifier. */
+export interface AddPathBatch {
+  readonly withdraw: OutPath[];
+  readonly announce: Map<AttrSet, OutPath[]>;
+}
+
+/**
+ * Path Identifiers for outbound paths, one per source path (peer id, received path id), shared by
+ * every peer of a Rib. RFC 7911 §3: the identifier only has to be unique per prefix on a session; a
+ * stable one per source lets a peer see a changed path as an implicit withdraw of the same id.
+ */
+export class PathIds {
+  private readonly ids = new Map<string, number>();
+  idFor(peer: number, pathId: number): number {
+    const k = `${peer}:${pathId}`;
+    let id = this.ids.get(k);
+    if (id === undefined) this.ids.set(k, (id = this.ids.size + 1));
+    return id;
+  }
+}
+
+/**
+ * Adj-RIB-Out of one peer that negotiated add-path receive for some families (RFC 7911 §4: we send,
+ * it receives): every path of the Loc-RIB entry (best and multipath) leaves with its own Path
+ * Identifier, and a path that goes is withdrawn by its identifier only. Each stored attribute id
+ * holds one reference in `attrs`; `pending` holds none (the stored one keeps it alive until sent).
+ */
+export class AddPathOut {
+  private readonly out = new Map<PrefixKey, Map<number, number>>();
+  private pending = new Map<string, { key: PrefixKey; id: number; attr: number }>();
+
+  constructor(
+    readonly families: ReadonlySet<AddressFamily>,
+    private readonly attrs: AttrTable,
+    private readonly ids: PathIds,
+  ) {}
+
+  covers(key: PrefixKey): boolean {
+    return this.families.has(keyFamily(key));
+  }
+
+  /** The paths the peer should have for `key` now (export rules already applied); queue the difference. */
+  export(key: PrefixKey, paths: readonly { peer: number; pathId: number; attrs: Attrs }[]): void {
+    const want = new Map<number, number>();
+    for (const p of paths) {
+      const id = this.ids.idFor(p.peer, p.pathId);
+      if (!want.has(id)) want.set(id, this.attrs.intern(p.attrs).id);
+    }
+    const prev = this.out.get(key);
+    if (prev) {
+      for (const [id, a] of prev) {
+        const w = want.get(id);
+        if (w === undefined) this.queue(key, id, -1);
+        else if (w !== a) this.queue(key, id, w);
+        this.attrs.unref(a);
+      }
+    }
+    for (const [id, w] of want) if (!prev?.has(id)) this.queue(key, id, w);
+    if (want.size) this.out.set(key, want);
+    else this.out.delete(key);
+  }
+
+  /** Route refresh / export policy change: withdraw everything, the caller exports again. */
+  withdrawAll(): void {
+    for (const [key, m] of this.out) for (const [id, a] of m) {
+      this.attrs.unref(a);
+      this.queue(key, id, -1);
+    }
+    this.out.clear();
+  }
+
+  /** Session down: forget everything without sending. */
+  clear(): void {
+    for (const m of this.out.values()) for (const a of m.values()) this.attrs.unref(a);
+    this.out.clear();
+    this.pending.clear();
+  }
+
+  get hasPending(): boolean {
+    return this.pending.size > 0;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const m of this.out.values()) n += m.size;
+    return n;
+  }
+
+  forEach(cb: (key: PrefixKey, id: number, attr: number) => void): void {
+    for (const [key, m] of this.out) for (const [id, a] of m) cb(key, id, a);
+  }
+
+  take(): AddPathBatch | null {
+    if (this.pending.size === 0) return null;
+    const batch: AddPathBatch = { withdraw: [], announce: new Map() };
+    for (const e of this.pending.values()) {
+      if (e.attr < 0) {
+        batch.withdraw.push({ key: e.key, id: e.id });
+        continue;
+      }
+      const a = this.attrs.get(e.attr);
+      let list = batch.announce.get(a);
+      if (!list) batch.announce.set(a, (list = []));
+      list.push({ key: e.key, id: e.id });
+    }
+    this.pending = new Map();
+    return batch;
+  }
+
+  private queue(key: PrefixKey, id: number, attr: number): void {
+    this.pending.set(`${typeof key === 'number' ? key : `6${key}`}|${id}`, { key, id, attr });
+  }
 }

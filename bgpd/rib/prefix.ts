@@ -48,12 +48,30 @@ export function keyToBytes(key: PrefixKey): { addr: Uint8Array; len: number } {
   return { addr: out, len: key.charCodeAt(0) };
 }
 
+// Once per FIB change, so up to a full table per batch: octet and length texts come from tables
+// instead of a number-to-string conversion per field.
+const OCTET = Array.from({ length: 256 }, (_, i) => String(i));
+const OCTET_DOT = OCTET.map((o) => `${o}.`);
+const SLASH_LEN = Array.from({ length: 129 }, (_, i) => `/${i}`);
+
+// Most of a table is /16../24 with the last octet zero. Those are built from two shared pieces, the
+// "a.b." head (cached per /16: at most 65536 short strings) and the "c.0/len" tail (9 x 256), so a
+// full-table batch allocates one string per prefix instead of five.
+const HEAD16: (string | undefined)[] = new Array<string | undefined>(65536);
+const TAIL: (string | undefined)[] = new Array<string | undefined>(9 * 256);
+
 export function formatKey(key: PrefixKey): string {
   if (typeof key === 'number') {
-    // Once per FIB change: no intermediate object.
     const len = Math.floor(key / TWO32);
     const addr = key - len * TWO32;
-    return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${len}`;
+    if (len >= 16 && len <= 24 && (addr & 255) === 0) {
+      const h = addr >>> 16;
+      const head = (HEAD16[h] ??= OCTET_DOT[h >>> 8]! + OCTET_DOT[h & 255]!);
+      const c = (addr >>> 8) & 255;
+      const tail = (TAIL[(len - 16) * 256 + c] ??= `${OCTET[c]!}.0${SLASH_LEN[len]!}`);
+      return head + tail;
+    }
+    return OCTET_DOT[addr >>> 24]! + OCTET_DOT[(addr >>> 16) & 255]! + OCTET_DOT[(addr >>> 8) & 255]! + OCTET[addr & 255]! + SLASH_LEN[len]!;
   }
   const { addr, len } = keyToBytes(key);
   const groups: string[] = [];
@@ -209,10 +227,9 @@ export class PrefixMap {
       m = new IntMap();
       this.v4[len] = m;
     }
-    const k = inner(key - len * TWO32, len);
-    const prev = m.get(k);
+    // One probe: IntMap.set returns the previous value (values are never undefined).
+    const prev = m.set(inner(key - len * TWO32, len), value);
     if (prev === undefined) this.n4++;
-    m.set(k, value);
     return prev;
   }
 
@@ -226,12 +243,8 @@ export class PrefixMap {
     const len = Math.floor(key / TWO32);
     const m = this.v4[len];
     if (!m) return undefined;
-    const k = inner(key - len * TWO32, len);
-    const prev = m.get(k);
-    if (prev !== undefined) {
-      m.delete(k);
-      this.n4--;
-    }
+    const prev = m.delete(inner(key - len * TWO32, len));
+    if (prev !== undefined) this.n4--;
     return prev;
   }
 

@@ -198,6 +198,46 @@ describe('Rib pipeline', () => {
     expect(paths.find((p) => p.best)?.peer).toBe('b');
   });
 
+  it('attribute references: replacing and withdrawing release every set (no leak, no early free)', () => {
+    const { rib, fib } = setup();
+    const pol = compilePolicy('imp', { terms: [
+      { match: { prefixList: [{ prefix: '10.1.0.0/16', le: 32 }] }, action: 'accept', set: { localPref: 150 } },
+      { match: { prefixList: [{ prefix: '10.0.0.0/8', le: 32 }] }, action: 'accept' },
+    ] });
+    const a = rib.addPeer(peerInfo({ importPolicy: pol }));
+    const many = (base: string, n: number) => (visit: (k: PrefixKey, id: number) => void) => {
+      for (let i = 0; i < n; i++) visit(parsePrefix(`${base}.${i}.0/24`), 0);
+    };
+    // Two UPDATEs with the same attributes, then the same prefixes again with new ones: the first set
+    // must survive the replacements inside one UPDATE and be gone after.
+    const first: Attrs = { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' };
+    rib.announce(a, first, many('10.1', 200));
+    rib.announce(a, first, many('10.2', 200));
+    rib.flush();
+    expect(rib.locRibSize).toBe(400);
+    expect(rib.paths(parsePrefix('10.1.7.0/24'))[0]!.attrs.localPref).toBe(150);
+    expect(rib.paths(parsePrefix('10.2.7.0/24'))[0]!.attrs.localPref).toBeUndefined();
+    const second: Attrs = { origin: 0, asPath: seq(65001, 7), nextHop: '10.0.0.1' };
+    rib.announce(a, second, many('10.1', 200));
+    rib.announce(a, second, many('10.2', 200));
+    rib.flush();
+    expect(rib.paths(parsePrefix('10.1.7.0/24'))[0]!.attrs.asPath).toEqual(seq(65001, 7));
+    // pre(second), post(second + localPref 150), post(second) is pre(second): two live sets.
+    expect(rib.attrs.size).toBe(2);
+    // One reference per stored id: 400 pre + 200 post + 1 Loc-RIB path set; 200 post + 1 path set.
+    const plain = rib.paths(parsePrefix('10.2.7.0/24'))[0]!.attrs;
+    const rewritten = rib.paths(parsePrefix('10.1.7.0/24'))[0]!.attrs;
+    expect(rib.attrs.refCount(plain.id)).toBe(601);
+    expect(rib.attrs.refCount(rewritten.id)).toBe(201);
+    fib.length = 0;
+    rib.withdraw(a, many('10.1', 200));
+    rib.withdraw(a, many('10.2', 200));
+    rib.flush();
+    expect(fib.filter((c) => c.nextHops.length === 0)).toHaveLength(400);
+    expect(rib.locRibSize).toBe(0);
+    expect(rib.attrs.size).toBe(0);
+  });
+
   it('memory: 500k IPv4 prefixes from one peer cost under 200 bytes each', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

@@ -11,7 +11,7 @@
 import { AttrTable, type Attrs, type AttrSet } from './attrs.js';
 import { decide, BestReason, type BestReasonName, type Candidate, type DecisionOptions, type PathSource } from './decision.js';
 import { asLoop, attrVerdicts, evaluate, matchingTermWith, type CompiledPolicy } from './policy.js';
-import { exportRoute } from './export.js';
+import { AddPathOut, PathIds, exportRoute, type AddPathBatch } from './export.js';
 import { KeyList } from './key-list.js';
 import { formatKey, keyFamily, PrefixMap, type AddressFamily, type PrefixKey } from './prefix.js';
 import { BgpError, BgpErrorCode } from '../errors.js';
@@ -31,8 +31,12 @@ export interface RibPeerInfo {
   /** Our address on the session, per family: the next hop we advertise (next-hop-self). */
   readonly localNextHop: { readonly ipv4?: string; readonly ipv6?: string; readonly ipv6LinkLocal?: string };
   readonly nextHopSelf: boolean;
+  /** Unnumbered peers: the interface the session runs over, where its link-local next hops live. */
+  readonly interface?: string;
   /** RFC 4271 §9.2.1.1 MinRouteAdvertisementInterval for announcements to this peer; 0 = per turn. */
   readonly mraiMs?: number;
+  /** RFC 7911: families in which the peer receives several paths from us (add-path send negotiated). */
+  readonly addPathSend?: readonly AddressFamily[];
 }
 
 export interface NextHop {
@@ -54,6 +58,8 @@ export interface OutboundBatch {
   readonly announce: Map<AttrSet, PrefixKey[]>;
   /** Families for which this batch completes the initial table (send End-of-RIB, RFC 4724 §2). */
   readonly endOfRib: readonly AddressFamily[];
+  /** RFC 7911 add-path families: every path with its Path Identifier (not in withdraw/announce). */
+  readonly paths?: AddPathBatch;
 }
 
 export interface RibOptions extends DecisionOptions {
@@ -80,7 +86,19 @@ interface PeerState {
   source: PathSource;
   lastSent: number;
   mraiTimer: ReturnType<typeof setTimeout> | null;
+  /** Adj-RIB-Out of the add-path send families (RFC 7911), null without. */
+  addPath: AddPathOut | null;
 }
+
+/** See importCache: a policy's per-attribute-set verdicts and matched term + 1 -> post-policy id. */
+interface ImportCache {
+  readonly policy: CompiledPolicy;
+  readonly verdicts: Uint8Array;
+  /** UNSEEN until the term first matches; REJECTED; or an id holding one reference until release. */
+  readonly post: Int32Array;
+}
+const UNSEEN = -3;
+const REJECTED = -2;
 
 interface PathRef {
   readonly peer: number;
@@ -96,12 +114,16 @@ interface PathSet {
   refs: number;
 }
 
+/** The next hops of a removal (shared: FibChange is read-only). */
+const NO_HOPS: readonly NextHop[] = Object.freeze([]);
+
 /** Peer id 0 is the speaker itself (locally originated prefixes). */
 export const LOCAL_PEER = 0;
 const LOCAL_SOURCE: PathSource = { local: true, ebgp: false, routerId: '0.0.0.0', address: '0.0.0.0', igpMetric: 0 };
 
 export class Rib {
   readonly attrs = new AttrTable();
+  private readonly pathIds = new PathIds();
   private readonly peers = new Map<number, PeerState>();
   private peerList: PeerState[] = [];
   private nextPeerId = 1;
@@ -117,8 +139,6 @@ export class Rib {
   private readonly fibListeners: ((changes: FibChange[]) => void)[] = [];
   private outboundListener: ((peerId: number, batch: OutboundBatch) => void) | null = null;
   private readonly clusterId: string;
-  /** Per import cache (one per UPDATE, or per attribute set on reimport): the attribute verdicts. */
-  private readonly verdicts = new WeakMap<Map<number, number>, Uint8Array>();
 
   constructor(private opts: RibOptions) {
     this.clusterId = opts.clusterId ?? opts.routerId;
@@ -156,6 +176,7 @@ export class Rib {
       source: sourceOf(info),
       lastSent: 0,
       mraiTimer: null,
+      addPath: info.addPathSend?.length ? new AddPathOut(new Set(info.addPathSend), this.attrs, this.pathIds) : null,
     });
     this.peerList = [...this.peers.values()];
     return id;
@@ -165,6 +186,12 @@ export class Rib {
     const p = this.peer(id);
     p.info = info;
     p.source = sourceOf(info);
+    const fams = [...(info.addPathSend ?? [])].sort().join();
+    if (fams !== [...(p.addPath?.families ?? [])].sort().join()) {
+      // Negotiated per session (after OPEN): a new set starts from an empty add-path Adj-RIB-Out.
+      p.addPath?.clear();
+      p.addPath = fams ? new AddPathOut(new Set(info.addPathSend), this.attrs, this.pathIds) : null;
+    }
   }
 
   removePeer(id: number): void {
@@ -184,7 +211,7 @@ export class Rib {
     const p = this.peer(id);
     p.established = true;
     p.eorPending = [...families];
-    this.loc.forEach((key) => this.exportOne(p, key));
+    this.loc.forEach((key, sid) => this.exportOne(p, key, this.pathSets[sid]));
     p.pending ??= new PrefixMap();
     this.schedule();
   }
@@ -202,6 +229,7 @@ export class Rib {
     p.mraiTimer = null;
     p.out.forEach((_k, v) => this.attrs.unref(v));
     p.out.clear();
+    p.addPath?.clear();
     if (graceful) {
       const stale = p.stale ?? new PrefixMap();
       for (const m of p.pre.values()) m.forEach((k) => stale.set(k, 1));
@@ -256,7 +284,10 @@ export class Rib {
     const clean = p.info.ebgp && attrs.localPref !== undefined ? { ...attrs, localPref: undefined } : attrs;
     const pre = this.attrs.intern(clean);
     const rejectAll = this.loops(p, pre);
-    const postCache = new Map<number, number>(); // matched term -> post-policy attribute id (or -2 = reject)
+    const cache = rejectAll ? null : this.importCache(p, pre);
+    const preId = pre.id;
+    const stale = p.stale;
+    let preRefs = 0;
     let accepted = 0;
     let lastPathId = -1;
     let preMap: PrefixMap = new PrefixMap();
@@ -270,11 +301,13 @@ export class Rib {
         else p.pre.set(pathId, (preMap = new PrefixMap()));
         postMap = p.post.get(pathId);
       }
-      this.attrs.ref(pre.id);
-      const prev = preMap.set(key, pre.id);
+      // The references for the pre-policy map are added once after the loop: intern() holds one
+      // until then, so an unref of the same id below never frees it.
+      preRefs++;
+      const prev = preMap.set(key, preId);
       if (prev !== undefined) this.attrs.unref(prev);
-      p.stale?.delete(key);
-      const postId = rejectAll ? -2 : this.importAttr(p, key, pre, postCache);
+      if (stale) stale.delete(key);
+      const postId = rejectAll ? REJECTED : cache ? this.importAttr(p, key, pre, cache) : preId;
       if (postId >= 0) {
         if (!postMap) postMap = this.newPost(p, pathId);
         this.attrs.ref(postId);
@@ -287,9 +320,10 @@ export class Rib {
       }
       this.dirty.push(key);
     });
+    this.attrs.ref(preId, preRefs);
     // Release the references taken for the cache entries and by intern().
-    for (const v of postCache.values()) if (v >= 0) this.attrs.unref(v);
-    this.attrs.unref(pre.id);
+    if (cache) this.releaseImportCache(cache);
+    this.attrs.unref(preId);
     this.schedule();
     return accepted;
   }
@@ -329,22 +363,29 @@ export class Rib {
   }
 
   /**
-   * Post-policy attribute id, cached per matched term within one UPDATE (-2 = rejected). The terms'
-   * attribute conditions are evaluated once per attribute set (kept beside the cache), so per
-   * prefix only the prefix lists run.
+   * The import cache for one attribute set (one UPDATE, or one set on reimport), or null when the peer
+   * has no import policy. The terms' attribute conditions are evaluated here once, so per prefix only
+   * the prefix lists run (RFC 4271 §9.1.1 policy, applied per route but mostly per attribute set).
    */
-  private importAttr(p: PeerState, key: PrefixKey, pre: AttrSet, cache: Map<number, number>): number {
+  private importCache(p: PeerState, pre: AttrSet): ImportCache | null {
     const pol = p.info.importPolicy;
-    if (!pol) return pre.id;
-    let verdicts = this.verdicts.get(cache);
-    if (!verdicts) this.verdicts.set(cache, (verdicts = attrVerdicts(pol, pre)));
-    const term = matchingTermWith(pol, key, verdicts);
-    const hit = cache.get(term);
-    if (hit !== undefined) return hit;
-    const r = evaluate(pol, key, pre);
-    let id = -2;
+    if (!pol) return null;
+    return { policy: pol, verdicts: attrVerdicts(pol, pre), post: new Int32Array(pol.terms.length + 1).fill(UNSEEN) };
+  }
+
+  private releaseImportCache(cache: ImportCache): void {
+    for (const v of cache.post) if (v >= 0) this.attrs.unref(v);
+  }
+
+  /** Post-policy attribute id for one prefix (REJECTED = -2), cached per matched term. */
+  private importAttr(p: PeerState, key: PrefixKey, pre: AttrSet, cache: ImportCache): number {
+    const term = matchingTermWith(cache.policy, key, cache.verdicts);
+    const hit = cache.post[term + 1]!;
+    if (hit !== UNSEEN) return hit;
+    const r = evaluate(cache.policy, key, pre);
+    let id = REJECTED;
     if (r.accept) id = r.changed ? this.attrs.intern(r.attrs).id : (this.attrs.ref(pre.id), pre.id);
-    cache.set(term, id);
+    cache.post[term + 1] = id;
     return id;
   }
 
@@ -352,14 +393,14 @@ export class Rib {
   reimport(id: number): void {
     const p = this.peer(id);
     // Term caches are per pre-policy attribute set: the rewrite depends on the attributes it started from.
-    const caches = new Map<number, Map<number, number>>();
+    const caches = new Map<number, ImportCache | null>();
     for (const [pathId, preMap] of p.pre) {
       const postMap = p.post.get(pathId) ?? this.newPost(p, pathId);
       preMap.forEach((key, attrId) => {
         const pre = this.attrs.get(attrId);
         let cache = caches.get(attrId);
-        if (!cache) caches.set(attrId, (cache = new Map()));
-        const postId = this.loops(p, pre) ? -2 : this.importAttr(p, key, pre, cache);
+        if (cache === undefined) caches.set(attrId, (cache = this.importCache(p, pre)));
+        const postId = this.loops(p, pre) ? REJECTED : cache ? this.importAttr(p, key, pre, cache) : attrId;
         const prev = postMap.delete(key);
         if (postId >= 0) {
           this.attrs.ref(postId);
@@ -369,7 +410,7 @@ export class Rib {
         this.dirty.push(key);
       });
     }
-    for (const c of caches.values()) for (const v of c.values()) if (v >= 0) this.attrs.unref(v);
+    for (const c of caches.values()) if (c) this.releaseImportCache(c);
     this.schedule();
   }
 
@@ -383,7 +424,8 @@ export class Rib {
       p.pending!.set(k, -1);
     });
     p.out.clear();
-    this.loc.forEach((key) => this.exportOne(p, key));
+    p.addPath?.withdrawAll();
+    this.loc.forEach((key, sid) => this.exportOne(p, key, this.pathSets[sid]));
     this.schedule();
   }
 
@@ -411,8 +453,23 @@ export class Rib {
   // ---------------------------------------------------------------------------------------------
   // Decision and output
 
+  /**
+   * RFC 4724 §4.1 restarting speaker: while set, inputs only fill the Adj-RIBs-In and mark prefixes
+   * dirty; no decision, FIB batch, UPDATE or End-of-RIB leaves until the speaker lifts it.
+   */
+  private deferred = false;
+
+  deferSelection(on: boolean): void {
+    this.deferred = on;
+    if (!on) this.schedule();
+  }
+
+  get selectionDeferred(): boolean {
+    return this.deferred;
+  }
+
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.deferred) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
@@ -422,30 +479,41 @@ export class Rib {
     this.scheduled = false;
     const dirty = this.dirty;
     this.dirty = new KeyList();
-    const changes: FibChange[] = [];
+    // FIB changes are collected as (key, next hops) and become objects in one pass after the
+    // decision: the decision loop allocates nothing per prefix.
+    const fibKeys: PrefixKey[] = [];
+    const fibHops: (readonly NextHop[])[] = [];
     const wantFib = this.fibListeners.length > 0;
-    const exporting = [...this.peers.values()].filter((p) => p.established);
+    const exporting = this.peerList.filter((p) => p.established);
     dirty.forEach((key) => {
       const next = this.select(key);
-      const prev = this.loc.get(key);
+      // One hash probe for the read and the write: set and delete return what was there.
+      const prev = next === undefined ? this.loc.delete(key) : this.loc.set(key, next);
       if (next === prev) {
         if (next !== undefined) this.releasePathSet(next); // select() took a reference
         return;
       }
-      if (next === undefined) this.loc.delete(key);
-      else this.loc.set(key, next);
       const prevSet = prev !== undefined ? this.pathSets[prev] : undefined;
       const nextSet = next !== undefined ? this.pathSets[next] : undefined;
       if (wantFib) {
         const prevFib = prevSet && prevSet.paths[0]!.peer !== LOCAL_PEER ? prevSet.nextHops : null;
         const nextFib = nextSet && nextSet.paths[0]!.peer !== LOCAL_PEER ? nextSet.nextHops : null;
-        if (nextFib) changes.push({ prefix: formatKey(key), family: keyFamily(key), nextHops: nextFib });
-        else if (prevFib) changes.push({ prefix: formatKey(key), family: keyFamily(key), nextHops: [] });
+        if (nextFib || prevFib) {
+          fibKeys.push(key);
+          fibHops.push(nextFib ?? NO_HOPS);
+        }
       }
       if (prev !== undefined) this.releasePathSet(prev);
-      for (const p of exporting) this.exportOne(p, key);
+      for (let i = 0; i < exporting.length; i++) this.exportOne(exporting[i]!, key, nextSet);
     });
-    if (changes.length) for (const l of this.fibListeners) l(changes);
+    if (fibKeys.length) {
+      const changes: FibChange[] = [];
+      for (let i = 0; i < fibKeys.length; i++) {
+        const key = fibKeys[i]!;
+        changes.push({ prefix: formatKey(key), family: keyFamily(key), nextHops: fibHops[i]! });
+      }
+      for (const l of this.fibListeners) l(changes);
+    }
     for (const p of exporting) this.sendPending(p);
   }
 
@@ -529,9 +597,8 @@ export class Rib {
     for (const r of paths) {
       const a = this.attrs.get(r.attr);
       const p = this.peers.get(r.peer);
-      // RFC 2545 §3: with only a link-local next hop (unnumbered), route via the peer's interface.
-      const nh: NextHop = a.nextHop ? { address: a.nextHop } : a.nextHopLocal ? { address: a.nextHopLocal, linkLocal: p?.info.address ?? '' } : { address: p?.info.address ?? '' };
-      if (!out.some((x) => x.address === nh.address)) out.push(nh);
+      const nh = nextHopOf(a.nextHop, a.nextHopLocal, p?.info);
+      if (!out.some((x) => x.address === nh.address && x.linkLocal === nh.linkLocal)) out.push(nh);
     }
     return out;
   }
@@ -542,9 +609,17 @@ export class Rib {
   }
 
   /** Export rules (RFC 4271 §9.1.3, RFC 4456 §6) then export policy, into the peer's pending set. */
-  private exportOne(p: PeerState, key: PrefixKey): void {
-    const sid = this.loc.get(key);
-    const set = sid !== undefined ? this.pathSets[sid] : undefined;
+  private exportOne(p: PeerState, key: PrefixKey, set: PathSet | undefined): void {
+    if (p.addPath?.covers(key)) {
+      // RFC 7911: every selected path (best and multipath), each under its own Path Identifier.
+      const paths: { peer: number; pathId: number; attrs: Attrs }[] = [];
+      for (const r of set?.paths ?? []) {
+        const a = this.exportAttrs(p, key, r);
+        if (a) paths.push({ peer: r.peer, pathId: r.pathId, attrs: a });
+      }
+      p.addPath.export(key, paths);
+      return;
+    }
     const attrs = set ? this.exportAttrs(p, key, set.paths[0]!) : null;
     const prev = p.out.get(key);
     if (attrs === null) {
@@ -573,7 +648,7 @@ export class Rib {
   private sendPending(p: PeerState): void {
     let pending = p.pending;
     const eor = p.eorPending;
-    if ((!pending || pending.size === 0) && eor.length === 0) return;
+    if ((!pending || pending.size === 0) && eor.length === 0 && !p.addPath?.hasPending) return;
     const mrai = p.info.mraiMs ?? 0;
     const wait = p.lastSent + mrai - Date.now();
     if (mrai > 0 && wait > 0 && eor.length === 0 && pending) {
@@ -594,7 +669,8 @@ export class Rib {
     p.pending = null;
     p.eorPending = [];
     p.lastSent = Date.now();
-    const batch: OutboundBatch = { withdraw: [], announce: new Map(), endOfRib: eor };
+    const paths = p.addPath?.take();
+    const batch: OutboundBatch = { withdraw: [], announce: new Map(), endOfRib: eor, ...(paths ? { paths } : {}) };
     pending?.forEach((key, v) => {
       if (v < 0) {
         batch.withdraw.push(key);
@@ -622,7 +698,7 @@ export class Rib {
       }
       return r;
     };
-    return { received: tally(p.pre.values()), accepted: tally(p.post.values()), advertised: tally([p.out]) };
+    return { received: tally(p.pre.values()), accepted: tally(p.post.values()), advertised: addPathTally(tally([p.out]), p.addPath) };
   }
 
   get locRibSize(): number {
@@ -664,7 +740,11 @@ export class Rib {
   /** Adj-RIB-In (pre or post policy) or Adj-RIB-Out of a peer. */
   adjRib(id: number, which: 'in-pre' | 'in-post' | 'out', cb: (key: PrefixKey, attrs: AttrSet, pathId: number) => void): void {
     const p = this.peer(id);
-    if (which === 'out') return p.out.forEach((k, v) => cb(k, this.attrs.get(v), 0));
+    if (which === 'out') {
+      p.out.forEach((k, v) => cb(k, this.attrs.get(v), 0));
+      p.addPath?.forEach((k, id, v) => cb(k, this.attrs.get(v), id));
+      return;
+    }
     for (const [pathId, m] of which === 'in-pre' ? p.pre : p.post) m.forEach((k, v) => cb(k, this.attrs.get(v), pathId));
   }
 
@@ -675,4 +755,23 @@ export class Rib {
 
 function sourceOf(info: RibPeerInfo): PathSource {
   return { local: false, ebgp: info.ebgp, routerId: info.routerId, address: info.address, igpMetric: info.igpMetric };
+}
+
+function addPathTally(r: Record<AddressFamily, number>, out: AddPathOut | null): Record<AddressFamily, number> {
+  out?.forEach((k) => r[keyFamily(k)]++);
+  return r;
+}
+
+const isLinkLocal = (a: string): boolean => /^fe[89ab][0-9a-f]:/i.test(a);
+
+/**
+ * RFC 2545 §3: a global next hop is used as is; a link-local one (MP_REACH's second address, or the
+ * only one an unnumbered peer sends) is reachable only through the interface of the session it came
+ * over (RFC 4291 §2.5.6), so it carries that interface. No next hop at all: the peer itself.
+ */
+function nextHopOf(global: string, local: string | undefined, peer: RibPeerInfo | undefined): NextHop {
+  const g = global && global !== '::' && global !== '0.0.0.0' ? global : '';
+  const ll = g && isLinkLocal(g) ? g : !g ? local : undefined;
+  if (ll) return peer?.interface ? { address: ll, linkLocal: peer.interface } : { address: ll };
+  return { address: g || (peer?.address ?? '') };
 }

@@ -19,6 +19,7 @@ import {
 import type { Attrs } from '../rib/attrs.js';
 import { keyToBytes, type AddressFamily, type PrefixKey } from '../rib/prefix.js';
 import type { OutboundBatch } from '../rib/rib.js';
+import type { AddPathBatch, OutPath } from '../rib/export.js';
 
 function fromHex(s: string): Uint8Array {
   const out = new Uint8Array(s.length >> 1);
@@ -88,6 +89,33 @@ function nlriOf(keys: readonly PrefixKey[], family: AddressFamily, ctx: WireCont
   return b.build();
 }
 
+/** RFC 7911 §3: NLRI with our Path Identifier before each prefix. */
+function nlriWithIds(paths: readonly OutPath[], family: AddressFamily): ReturnType<NlriBuilder['build']> {
+  const b = new NlriBuilder(family === 'ipv6' ? Afi.Ipv6 : Afi.Ipv4, Safi.Unicast, true, paths.length * 9 + 16);
+  for (const p of paths) {
+    const { addr, len } = keyToBytes(p.key);
+    b.add(addr, len, p.id);
+  }
+  return b.build();
+}
+
+/** Add-path families: withdrawals by Path Identifier, then each attribute set's paths. */
+function encodePaths(batch: AddPathBatch, ctx: WireContext, families: readonly AddressFamily[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const ofFam = (l: readonly OutPath[], fam: AddressFamily): OutPath[] => l.filter((p) => (typeof p.key === 'number') === (fam === 'ipv4'));
+  for (const fam of families) {
+    const wd = ofFam(batch.withdraw, fam);
+    if (wd.length) out.push(...packWithdrawals(nlriWithIds(wd, fam), ctx));
+  }
+  for (const [attrs, paths] of batch.announce) {
+    for (const fam of families) {
+      const ps = ofFam(paths, fam);
+      if (ps.length) out.push(...packUpdates(toWire(attrs, fam, ctx), nlriWithIds(ps, fam), ctx));
+    }
+  }
+  return out;
+}
+
 /** Encode one outbound batch into UPDATE messages (withdrawals first, then announcements, then EoR). */
 export function encodeBatch(batch: OutboundBatch, ctx: WireContext, families: readonly AddressFamily[]): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -104,6 +132,7 @@ export function encodeBatch(batch: OutboundBatch, ctx: WireContext, families: re
       out.push(...packUpdates(toWire(attrs, fam, ctx), nlriOf(ks, fam, ctx), ctx));
     }
   }
+  if (batch.paths) out.push(...encodePaths(batch.paths, ctx, families));
   for (const fam of batch.endOfRib) {
     if (!families.includes(fam)) continue;
     out.push(encodeMessage(endOfRib({ afi: fam === 'ipv6' ? Afi.Ipv6 : Afi.Ipv4, safi: Safi.Unicast }), ctx));

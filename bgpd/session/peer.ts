@@ -39,6 +39,7 @@ import {
   type NotificationMessage,
   type OpenMessage,
   type UpdateMessage,
+  type RouteRefreshMessage,
   type WireContext,
   type ErrorActionName,
 } from '../wire/index.js';
@@ -74,6 +75,8 @@ export interface PeerSessionDeps {
   readonly netns?: string;
   /** Seconds between our Router Advertisements on an unnumbered peer's interface (default 10). */
   readonly raIntervalS?: number;
+  /** Session Established, or an End-of-RIB arrived: a restarting speaker re-checks its deferral. */
+  readonly onEndOfRibProgress?: (p: PeerSession) => void;
 }
 
 export type { FlapRecord, LastError, Counters } from './types.js';
@@ -86,6 +89,8 @@ interface Conn {
   readonly gen: number;
   readonly dir: Direction;
   buf: Buffer;
+  /** Our OPEN already went out on this connection (a §6.8 collision candidate we dialled). */
+  sentOpen: boolean;
 }
 
 
@@ -96,6 +101,8 @@ export class PeerSession implements FsmHost {
   /** An incoming connection that arrived while ours was in OpenSent/OpenConfirm (§6.8). */
   private pending: Conn | null = null;
   private gen = 0;
+  /** Our latest connect attempt (initiateTcp), to tell a late completion of an old one. */
+  private connectAttempt = 0;
   ctx: WireContext = makeContext();
   localOpen: OpenMessage | null = null;
   remoteOpen: OpenMessage | null = null;
@@ -111,6 +118,7 @@ export class PeerSession implements FsmHost {
   private eorReceived = new Set<FamilyName>();
   private maxPrefixWarned = new Set<FamilyName>();
   private refreshMarkers: { afi: number; safi: number }[] = [];
+  private readonly messageInListeners: ((m: UpdateMessage | RouteRefreshMessage) => void)[] = [];
   private sentRestarting = false;
   remoteAddress: string;
   localAddress: string | null = null;
@@ -166,7 +174,10 @@ export class PeerSession implements FsmHost {
         ...(v6 && v6.toLowerCase().startsWith('fe80') ? { ipv6LinkLocal: v6.split('%')[0]! } : {}),
       },
       nextHopSelf: this.cfg.nextHopSelf,
+      ...(this.cfg.interface ? { interface: this.cfg.interface } : {}),
       mraiMs: this.cfg.mraiS * 1000,
+      // RFC 7911 §4: we send several paths only where we offered Send and the peer Receive.
+      addPathSend: this.cfg.families.filter((f) => this.ctx.addPathSend.has(familyKey(FAMILY_AFI[f], Safi.Unicast))),
     };
   }
 
@@ -253,6 +264,13 @@ export class PeerSession implements FsmHost {
       this.fsm.fire(Event.TcpConnectionConfirmed);
       return;
     }
+    if (st === State.Established && this.grNegotiated() && !this.pending) {
+      // RFC 4724 §4.2: a restarted peer may reconnect before we notice the old connection die (no FIN
+      // from a box that rebooted). Hold the connection until its OPEN (onPendingData): a real new
+      // session replaces the old one, a stray collision connection closes without one.
+      this.pending = this.attach(sock, 'incoming', true);
+      return;
+    }
     if (st === State.Established || this.pending) {
       // §6.8: a connection colliding with an Established one is closed. The peer may reset it first:
       // without a listener that ECONNRESET would be an uncaught 'error' event.
@@ -267,7 +285,7 @@ export class PeerSession implements FsmHost {
   }
 
   private attach(sock: Socket, dir: Direction, pending = false): Conn {
-    const c: Conn = { sock, gen: ++this.gen, dir, buf: Buffer.alloc(0) };
+    const c: Conn = { sock, gen: ++this.gen, dir, buf: Buffer.alloc(0), sentOpen: false };
     sock.setNoDelay(true);
     sock.on('data', (d: Buffer) => (pending && this.pending?.gen === c.gen ? this.onPendingData(c, d) : this.onData(c, d)));
     sock.on('error', (err) => this.onSockClosed(c, err));
@@ -307,11 +325,22 @@ export class PeerSession implements FsmHost {
     const host = this.cfg.address ?? (this.cfg.interface ? this.remoteAddress : '');
     if (!host) return;
     const gen = this.gen + 1;
+    const attempt = ++this.connectAttempt;
     const family = isIP(host) === 6 ? 6 : 4;
     const device = this.cfg.address ? undefined : this.cfg.interface;
     const needOptions = Boolean(this.cfg.password || this.cfg.ttlSecurity || this.cfg.multihop || this.deps.netns || device);
     const onConnected = (sock: Socket): void => {
-      if (this.gen + 1 !== gen || this.conn || this.fsm.state !== State.Connect) {
+      const st = this.fsm.state;
+      if (attempt === this.connectAttempt && this.conn?.dir === 'incoming' && !this.pending && this.localOpen && (st === State.OpenSent || st === State.OpenConfirm)) {
+        // §6.8: the peer's connection arrived while ours was being set up and we took it. The peer may
+        // have done the same with ours; closing ours here would leave both sides on connections the
+        // other just closed. Keep both until the peer's OPEN on this one lets the BGP Identifiers decide.
+        this.pending = this.attach(sock, 'outgoing', true);
+        this.pending.sentOpen = true;
+        this.writeRaw(sock, encodeMessage(this.localOpen, this.ctx));
+        return;
+      }
+      if (this.gen + 1 !== gen || this.conn || st !== State.Connect) {
         sock.destroy();
         return;
       }
@@ -377,7 +406,10 @@ export class PeerSession implements FsmHost {
   sendOpen(): void {
     const local = this.deps.local();
     this.localOpen = buildOpen({ asn: this.cfg.localAs ?? local.asn, holdTime: this.cfg.holdTime, bgpId: local.routerId, capabilities: this.capabilities() });
+    // An adopted collision candidate we dialled carries our OPEN already (a second one is an FSM error).
+    if (this.conn?.sentOpen) return;
     this.send(encodeMessage(this.localOpen, this.ctx));
+    if (this.conn) this.conn.sentOpen = true;
   }
 
   sendKeepalive(): void {
@@ -418,6 +450,15 @@ export class PeerSession implements FsmHost {
       return;
     }
     for (const f of this.families) this.send(encodeMessage({ type: MessageType.RouteRefresh, afi: FAMILY_AFI[f], safi: Safi.Unicast, subtype: 0, orf: new Uint8Array(0) }, this.ctx));
+  }
+
+  /** Observe UPDATE and ROUTE-REFRESH messages as received, before loop checks and policy (explain's probe). */
+  onMessageIn(listener: (m: UpdateMessage | RouteRefreshMessage) => void): () => void {
+    this.messageInListeners.push(listener);
+    return () => {
+      const i = this.messageInListeners.indexOf(listener);
+      if (i >= 0) this.messageInListeners.splice(i, 1);
+    };
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -464,6 +505,7 @@ export class PeerSession implements FsmHost {
       return this.fsm.fire(this.fsm.state === State.Established ? Event.UpdateMsgErr : Event.BGPHeaderErr, n);
     }
     const m: Message = r.message;
+    if (m.type === MessageType.Update || m.type === MessageType.RouteRefresh) for (const l of this.messageInListeners) l(m);
     switch (m.type) {
       case MessageType.Open:
         return this.onOpen(m);
@@ -534,6 +576,25 @@ export class PeerSession implements FsmHost {
       this.pending = null;
       return;
     }
+    if (c.dir === 'incoming' && this.fsm.state === State.Established && this.grNegotiated()) {
+      // The peer opened a new session while ours is Established: it restarted (RFC 4724 §4.2). The old
+      // connection failed (its routes stay stale) and the new one carries on, as FRR does.
+      this.deps.log.info({ peer: this.name }, 'OPEN on a new connection from a graceful-restart peer while Established: the peer restarted');
+      this.pending = null;
+      const old = this.conn;
+      this.conn = null;
+      this.closeConn(old);
+      this.lastDropReason = 'peer reconnected (graceful restart)';
+      this.fsm.fire(Event.TcpConnectionFails);
+      c.sock.removeAllListeners('data');
+      c.sock.removeAllListeners('error');
+      c.sock.removeAllListeners('close');
+      const rest = c.buf;
+      this.conn = this.attach(c.sock, 'incoming');
+      this.fsm.fire(Event.TcpConnectionConfirmed);
+      this.onData(this.conn, rest);
+      return;
+    }
     const local = this.deps.local();
     const loser = localIdGreater(local.routerId, r.message.bgpId) ? 'incoming' : 'outgoing';
     const current = this.conn;
@@ -551,7 +612,8 @@ export class PeerSession implements FsmHost {
       c.sock.removeAllListeners('error');
       c.sock.removeAllListeners('close');
       const rest = c.buf;
-      this.conn = this.attach(c.sock, 'incoming');
+      this.conn = this.attach(c.sock, c.dir);
+      this.conn.sentOpen = c.sentOpen;
       this.fsm.fire(Event.ManualStart_with_PassiveTcpEstablishment);
       this.fsm.fire(Event.TcpConnectionConfirmed);
       this.onData(this.conn, rest);
@@ -575,6 +637,7 @@ export class PeerSession implements FsmHost {
       // RFC 4724 §4.2: End-of-RIB ends the stale period for the family.
       this.deps.rib.sweepStale(this.ribId, r.eor);
       if (this.families.every((f) => this.eorReceived.has(f))) this.clearGrTimer();
+      this.deps.onEndOfRibProgress?.(this);
       return;
     }
     if (r.announced) this.checkMaxPrefix();
@@ -632,8 +695,10 @@ export class PeerSession implements FsmHost {
       if (this.flaps.length > 20) this.flaps.shift();
       peerMetrics.flap(this);
       this.deps.rib.peerDown(this.ribId, graceful);
-      if (graceful) this.startGrTimer();
-      else this.clearGrTimer();
+      if (graceful) {
+        this.startGrTimer();
+        this.fsm.expectPeerBack();
+      } else this.clearGrTimer();
     }
     if (to === State.Idle) {
       this.ctx = makeContext();
@@ -658,9 +723,53 @@ export class PeerSession implements FsmHost {
     this.maxPrefixWarned.clear();
     this.lastDropReason = null;
     this.deps.rib.updatePeer(this.ribId, this.ribInfo());
+    this.dropUnpreservedStale(caps);
     this.deps.rib.peerUp(this.ribId, this.families);
     if (this.sentRestarting) this.deps.log.info({ peer: this.name }, 'sent graceful-restart R bit: peer keeps our routes until our End-of-RIB');
     void CapabilityCode;
+    this.deps.onEndOfRibProgress?.(this);
+  }
+
+  /**
+   * RFC 4724 §4.1: whether this peer still holds up a restarting speaker's route selection. Done once
+   * Established and End-of-RIB arrived for every negotiated family; peers without the Graceful
+   * Restart capability, or restarting themselves (R bit), are not waited for.
+   */
+  selectionDeferralDone(): boolean {
+    if (this.fsm.state !== State.Established || !this.remoteOpen) return false;
+    const gr = findCapability(this.remoteOpen, 'graceful-restart');
+    if (!gr || gr.restarting) return true;
+    return this.families.every((f) => this.eorReceived.has(f));
+  }
+
+  /**
+   * RFC 4724 §4.2: on re-establishment, stale routes survive only for the families the peer lists in
+   * its new Graceful Restart capability with the Forwarding State bit set; without the capability
+   * (or with graceful restart off on our side) every stale route goes at once.
+   */
+  private dropUnpreservedStale(caps: readonly Capability[]): void {
+    if (this.deps.rib.staleCount(this.ribId) === 0) return;
+    const gr = this.cfg.gracefulRestart ? caps.find((c): c is Extract<Capability, { kind: 'graceful-restart' }> => c.kind === 'graceful-restart') : undefined;
+    for (const fam of ['ipv4', 'ipv6'] as const) {
+      const kept = gr?.families.some((f) => f.afi === FAMILY_AFI[fam] && f.safi === Safi.Unicast && f.forwarding) ?? false;
+      if (kept && this.families.includes(fam)) continue;
+      const n = this.deps.rib.sweepStale(this.ribId, fam);
+      if (n) this.deps.log.info({ peer: this.name, family: fam, routes: n }, 'peer came back without forwarding state for the family: stale routes removed (RFC 4724 §4.2)');
+    }
+  }
+
+  /**
+   * BFD (RFC 5880) says the forwarding path to this peer failed. Established: close with Cease/BFD Down
+   * (RFC 9384 §2) and withdraw the peer's routes now, so the FIB moves to the other next hops (RFC 5882
+   * §4.3). Not Established: nothing to close. Routes kept stale by graceful restart stay: BFD shares
+   * fate with the peer's control plane (FRR's bfdd restarts with its bgpd), so a BFD failure after the
+   * session already dropped is the restart itself (RFC 5882 §4.3.1), and the stale timer bounds it.
+   */
+  bfdDown(): boolean {
+    if (this.fsm.state !== State.Established) return false;
+    this.lastDropReason = 'BFD down';
+    this.fsm.fire(Event.AutomaticStop, { code: ErrorCode.Cease, subcode: CeaseSubcode.BfdDown, data: new Uint8Array(0) });
+    return true;
   }
 
   private startGrTimer(): void {

@@ -82,7 +82,7 @@ describe.skipIf(!isRoot)('FRR feature interop', () => {
     await waitUntil('our session noticed', () => again.speaker.neighbor('frr').state !== 'Established');
     expect(again.fib.has('192.0.2.0/24')).toBe(true);
     expect(again.fib.has('193.0.2.0/24')).toBe(true);
-    const frr2 = await startFrr(them, { config: frrConf({ global: ['bgp graceful-restart'], networks: ['192.0.2.0/24'] }) });
+    const frr2 = await startFrr(them, { config: frrConf({ global: ['bgp graceful-restart', 'bgp graceful-restart preserve-fw-state'], networks: ['192.0.2.0/24'] }) });
     cleanup.push(() => frr2.stop({ cleanup: true }));
     await waitEstablished(again.speaker, 'frr');
     await waitUntil('End-of-RIB sweeps the route FRR no longer has', () => !again.fib.has('193.0.2.0/24'), 20_000);

@@ -11,6 +11,11 @@
 //     real server sends); `compact()` drops the log to force that.
 // Resources: cluster-scoped custom resources under /apis/<group>/<version>/<plural>, and namespaced
 // coordination.k8s.io/v1 Leases. No admission, no schema validation, no finalizers.
+// Test controls: `dropWatches()` ends every open watch stream (an API server restart or a proxy's idle
+// timeout; clients resume from their last resourceVersion, or relist after `compact()`); `mount()`
+// serves another path prefix with another fake (the core/v1 Nodes and Pods of
+// uplinkd/kube/test/fake-core-api-server.ts) so one URL is the whole API server, as for the agent;
+// `listenUnix()` also serves on a unix socket, which a process in another network namespace can reach.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 
@@ -27,6 +32,8 @@ const KEEP_EVENTS = 5000;
 
 export class FakeKubeApiServer {
   private readonly server: Server;
+  private readonly unixServers: Server[] = [];
+  private readonly mounts: Array<{ prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void }> = [];
   private readonly collections = new Map<string, Collection>();
   private rv = 100;
   /** Events at or below this revision are gone: watches from older versions get 410. */
@@ -36,9 +43,40 @@ export class FakeKubeApiServer {
   readonly requests = new Map<string, number>();
 
   constructor() {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => this.status(res, 500, 'InternalError', String(err)));
+    this.server = createServer(this.onRequest);
+  }
+
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const mounted = this.mounts.find((m) => path.startsWith(m.prefix));
+    if (mounted) {
+      this.requests.set(req.method ?? '?', (this.requests.get(req.method ?? '?') ?? 0) + 1);
+      return mounted.handler(req, res);
+    }
+    this.handle(req, res).catch((err: unknown) => this.status(res, 500, 'InternalError', String(err)));
+  };
+
+  /** Requests whose path starts with `prefix` go to `handler` (e.g. `/api/` to a core/v1 fake). */
+  mount(prefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void {
+    this.mounts.push({ prefix, handler });
+  }
+
+  /** Serve the same API on a unix socket too (reachable from any network namespace on this host). */
+  async listenUnix(path: string): Promise<void> {
+    const s = createServer(this.onRequest);
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(path, resolve);
     });
+    this.unixServers.push(s);
+  }
+
+  /** Ends every open watch stream, as an API server restart would; clients must watch again. */
+  dropWatches(): void {
+    for (const c of this.collections.values()) {
+      for (const w of c.watchers) w.end();
+      c.watchers.clear();
+    }
   }
 
   async start(): Promise<string> {
@@ -50,8 +88,10 @@ export class FakeKubeApiServer {
 
   async stop(): Promise<void> {
     for (const c of this.collections.values()) for (const w of c.watchers) w.end();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of [this.server, ...this.unixServers]) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
   }
 
   /** Forget the event log: every watch from an older resourceVersion now gets 410 Gone. */

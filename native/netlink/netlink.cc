@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -344,6 +346,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     fd_ = info[0].As<Napi::Number>().Int32Value();
     cb_ = Napi::Persistent(info[1].As<Napi::Function>());
     if (info.Length() > 2 && info[2].IsNumber()) ignorePid_ = info[2].As<Napi::Number>().Uint32Value();
+    if (ignorePid_ != 0) DropOwnInKernel(fd_, ignorePid_);
     ctx_ = new Napi::AsyncContext(info.Env(), "uplink:nlWatch");
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(info.Env(), &loop);
@@ -382,6 +385,24 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
                              *self->ctx_);
     }
     (void)status;
+  }
+
+  // Our own changes' notifications are dropped by a socket filter before the kernel queues them
+  // (do_one_broadcast runs sk_filter ahead of the rcvbuf check): a bulk install of 500k routes then
+  // neither fills this socket's buffer while the event loop is busy (ENOBUFS, which would force a
+  // full resync) nor costs a recv and a copy per route. A route notification skb holds one message
+  // (rtmsg_fib, inet6_rt_notify), so its first header's nlmsg_pid decides. Classic BPF loads words
+  // big-endian: compare with ntohl of the host-order portid. Without the filter (attach failed) the
+  // user-space check below still drops them, only later.
+  static void DropOwnInKernel(int fd, uint32_t pid) {
+    struct sock_filter code[] = {
+        {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct nlmsghdr, nlmsg_pid)},
+        {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, ntohl(pid)},
+        {BPF_RET | BPF_K, 0, 0, 0},
+        {BPF_RET | BPF_K, 0, 0, 0xffffffff},
+    };
+    struct sock_fprog prog = {static_cast<unsigned short>(sizeof(code) / sizeof(code[0])), code};
+    setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
   }
 
   // Notifications carry the portid of the socket whose request caused them (rtmsg_fib,

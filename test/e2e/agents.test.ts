@@ -134,6 +134,13 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
     const steps = explainOn(a2, ip1);
     expect(steps.filter((s) => !s.ok), JSON.stringify(steps, null, 1)).toEqual([]);
     expect(step(steps, 'loc-rib')?.detail).toContain('10.0.2.0');
+    // The ToR's own word, asked by node1's agent (route refresh, RFC 7313 window) on node2's behalf.
+    expect(step(steps, 'peer accepted')).toMatchObject({ ok: true, method: 'enhanced route refresh', peer: '10.0.1.0' });
+    expect(step(steps, 'peer accepted')?.detail).toMatch(/^node node1: peer 10\.0\.1\.0 accepted 10\.244\.\d+\.\d+\/26: it re-advertised it \(AS path 65000 65101/);
+    // MTU: node2's uplink, node1's uplink and host veth, against pod web-1's 1400.
+    const mtu = step(steps, 'mtu')!;
+    expect(mtu.detail).toMatch(/^pod 10\.244\.\S+ MTU 1400 fits the path/);
+    expect(mtu.evidence).toMatch(/node2 uplink up0 mtu 1500; node1 host veth upl\S+ mtu 1400; node1 uplink up0 mtu 1500/);
   });
 
   it('explain names a route filtered by the ToR', async () => {
@@ -145,12 +152,53 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
         return step(s, 'loc-rib')?.ok === false ? s : undefined;
       }, { timeoutMs: 20_000 });
       expect(step(steps, 'advertised')?.ok).toBe(true);
-      expect(step(steps, 'loc-rib')?.detail).toMatch(/filtered it or did not propagate/);
+      // The ToR took it from node1 (it sends it back to node1), so the filter is on its way to us.
+      expect(step(steps, 'peer accepted')?.ok).toBe(true);
+      expect(step(steps, 'loc-rib')?.detail).toMatch(/peer 10\.0\.1\.0 accepted it \(re-advertised it\), so a router between it and this node filtered it or did not propagate it/);
     } finally {
       frr.configure(['router bgp 65000', ' address-family ipv4 unicast', '  no neighbor 10.0.2.1 route-map to-n2 out']);
       frr.vtysh('clear ip bgp 10.0.2.1 soft out');
     }
     await waitFor('route back', () => (step(explainOn(a2, ip1), 'loc-rib')?.ok ? true : undefined), { timeoutMs: 20_000 });
+  });
+
+  it('explain names a route the ToR does not accept, from the ToR\'s own answer to a route refresh', async () => {
+    const block1 = a1.ctl<{ blocks: string[] }>('status').blocks[0]!;
+    frr.configure([`ip prefix-list from-n1 seq 5 deny ${block1}`, 'ip prefix-list from-n1 seq 10 permit any', 'route-map from-n1 permit 10', ' match ip address prefix-list from-n1', 'router bgp 65000', ' address-family ipv4 unicast', '  neighbor 10.0.1.1 route-map from-n1 in']);
+    // Apply it now rather than after FRR's route-map delay timer (5 s).
+    frr.vtysh('clear ip bgp 10.0.1.1 soft in');
+    try {
+      const steps = await waitFor('peer accepted problem', () => {
+        const s = explainOn(a2, ip1);
+        return step(s, 'peer accepted')?.ok === false && step(s, 'loc-rib')?.ok === false ? s : undefined;
+      }, { timeoutMs: 20_000 });
+      expect(step(steps, 'advertised')?.ok).toBe(true);
+      expect(step(steps, 'peer accepted')?.detail).toMatch(new RegExp(`^node node1: peer 10\\.0\\.1\\.0 did not re-advertise it after route refresh: ${block1.replace(/\./g, '\\.')} is filtered by its import policy\\?`));
+      // node1 has one block, so the proof that the ToR does send our routes back is that it sent this
+      // one back earlier in this agent's life (the healthy-path test above asked it).
+      expect(step(steps, 'peer accepted')?.evidence).toMatch(/after ROUTE-REFRESH \(BoRR \.\. EoRR.*(did not send \S+ back|withdrew \S+), yet it sent .* back at 20/);
+      expect(step(steps, 'loc-rib')?.detail).toMatch(/peer 10\.0\.1\.0 did not accept it/);
+      // The owner's own explain says the same, first hand.
+      expect(step(explainOn(a1, ip1), 'peer accepted')).toMatchObject({ ok: false, peer: '10.0.1.0' });
+    } finally {
+      frr.configure(['router bgp 65000', ' address-family ipv4 unicast', '  no neighbor 10.0.1.1 route-map from-n1 in']);
+      frr.vtysh('clear ip bgp 10.0.1.1 soft in');
+    }
+    await waitFor('accepted again', () => (step(explainOn(a2, ip1), 'loc-rib')?.ok ? true : undefined), { timeoutMs: 20_000 });
+  });
+
+  it('explain names an uplink whose MTU is below the pod MTU, on the owner node and from the other node', () => {
+    n1.ip('link', 'set', 'up0', 'mtu', '1300');
+    try {
+      for (const a of [a1, a2]) {
+        const mtu = step(explainOn(a, ip1), 'mtu')!;
+        expect(mtu.ok, `${a.name}: ${JSON.stringify(mtu)}`).toBe(false);
+        expect(mtu.detail).toMatch(/MTU 1400 is larger than the path's 1300: node1 uplink up0 mtu 1300/);
+      }
+    } finally {
+      n1.ip('link', 'set', 'up0', 'mtu', '1500');
+    }
+    expect(step(explainOn(a2, ip1), 'mtu')?.ok).toBe(true);
   });
 
   it('explain names a route missing from the FIB (shadowed by a more specific one)', async () => {
@@ -204,6 +252,10 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
     const lost = Number(m![1]) - Number(m![2]);
     console.log(`drill agent-restart: ${lost} packets lost of ${m![1]} (ping -i 0.01)`);
     expect(lost).toBe(0);
+    // The restarted agent found its learned routes still in the kernel and said so in its OPEN (RFC
+    // 4724 R/F bits), deferring route selection until the ToR's End-of-RIB.
+    expect(a1.log(), a1.log().slice(-3000)).toMatch(/restarting: route selection deferred/);
+    expect(a1.log()).toMatch(/"why":"End-of-RIB from every graceful-restart peer","msg":"route selection deferral over/);
   });
 
   it('explain names a session down', async () => {

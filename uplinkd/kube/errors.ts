@@ -6,6 +6,8 @@ export const KubeErrorCode = {
   InvalidAnnotation: 'invalid-annotation',
   /** The informer did not complete its first list in time. */
   NotSynced: 'not-synced',
+  /** The agent's own CNI DEL of a garbage-collected pod's attachment failed (retried on the next run). */
+  DetachFailed: 'detach-failed',
 } as const;
 export type KubeErrorCode = (typeof KubeErrorCode)[keyof typeof KubeErrorCode];
 

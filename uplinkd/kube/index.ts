@@ -7,3 +7,4 @@ export { NodeInformer, NodeKeys, nodeIdentity, applyNodeIdentity, type NodeIdent
 export { PodInformer, podKey, type LivePods } from './pod-informer.js';
 export { PodGc, podGcDecision, type PodGcDecision, type PodGcOptions, type PodGcResult } from './pod-gc.js';
 export { removeNodeRecord } from './node-records.js';
+export { cniDel, type DetachTarget } from './cni-detach.js';

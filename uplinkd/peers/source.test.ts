@@ -44,7 +44,9 @@ const names = (r: BgpPeerResource[]): string => r.map((x) => x.name).join(',');
 async function scenario(store: Datastore): Promise<void> {
   await putPeerResource(store, 'tor-a', { peerIP: '10.0.0.1', asNumber: 65001, nodeSelector: 'rack == "a"' });
   const rec = recorder();
-  const src = new DatastorePeerSource(store, rec.listener, { debounceMs: 50 });
+  // The burst below must land within one debounce window even on a loaded CI machine (three writes over
+  // HTTP to the fake API server took >50 ms under load): 300 ms is still a fraction of a second.
+  const src = new DatastorePeerSource(store, rec.listener, { debounceMs: 300 });
   try {
     await src.start();
     // The initial set is delivered before start() resolves.

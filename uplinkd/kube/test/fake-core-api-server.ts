@@ -1,7 +1,7 @@
 // FakeCoreApiServer — a FAKE of the Kubernetes API server's core/v1 Nodes and Pods, for tests only (no
 // API server can run here). Same pattern as ipam/test/fake-kube-api-server.ts (which serves custom
-// resources and Leases only, and which we must not edit): a real HTTP server on 127.0.0.1 that the real
-// @kubernetes/client-node informers talk to. Semantics kept from the real server:
+// resources and Leases, and can mount this one's `serve` so one URL is the whole API): a real HTTP
+// server on 127.0.0.1 that the real @kubernetes/client-node informers talk to. Semantics kept from the real server:
 //   - one global resourceVersion counter, bumped by every write;
 //   - list (`GET /api/v1/nodes`, `GET /api/v1/pods`) returns items and the list's resourceVersion;
 //     `fieldSelector=spec.nodeName=X` and `labelSelector=k=v` filter;
@@ -46,14 +46,20 @@ export class FakeCoreApiServer {
   readonly requests = new Map<string, number>();
 
   constructor() {
-    this.server = createServer((req, res) => {
-      try {
-        this.handle(req, res);
-      } catch (err) {
-        this.status(res, 500, 'InternalError', String(err));
-      }
-    });
+    this.server = createServer(this.serve);
   }
+
+  /**
+   * The request handler, public so another fake can mount it (FakeKubeApiServer.mount('/api/', ...)):
+   * one URL then serves custom resources, Leases, Nodes and Pods, as a real API server does.
+   */
+  readonly serve = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.handle(req, res);
+    } catch (err) {
+      this.status(res, 500, 'InternalError', String(err));
+    }
+  };
 
   /** `port` 0 picks a free one; a fixed port lets a test bring a "restarted" server back where clients point. */
   async start(port = 0): Promise<string> {

@@ -1,0 +1,106 @@
+// Rib-level checks (no sockets) for this package's RFC 4724 / RFC 7911 / RFC 2545 behaviour: selection
+// deferral holds every output, add-path peers get one Path Identifier per selected path and withdrawals
+// by identifier, and link-local next hops carry the session's interface.
+import { describe, expect, it } from 'vitest';
+import { Rib, type FibChange, type OutboundBatch, type RibPeerInfo } from '../rib/rib.js';
+import { parsePrefix, formatKey, type PrefixKey } from '../rib/prefix.js';
+import { compilePolicy } from '../rib/policy.js';
+
+const seq = (...asns: number[]) => [{ type: 2, asns }];
+const info = (over: Partial<RibPeerInfo> = {}): RibPeerInfo => ({
+  name: 'p', address: '10.0.0.1', routerId: '1.1.1.1', localAs: 65000, remoteAs: 65001, ebgp: true,
+  rrClient: false, igpMetric: 0, allowasIn: 0, localNextHop: { ipv4: '10.0.0.254' }, nextHopSelf: false, ...over,
+});
+const keys = (...p: string[]) => (visit: (k: PrefixKey, id: number) => void) => p.forEach((x) => visit(parsePrefix(x), 0));
+const acceptAll = compilePolicy('all', { terms: [], default: 'accept' });
+
+function setup() {
+  const rib = new Rib({ localAs: 65000, routerId: '10.255.0.1', maxPaths: 4 });
+  const fib: FibChange[] = [];
+  const out = new Map<number, OutboundBatch[]>();
+  rib.onFib((c) => fib.push(...c));
+  rib.onOutbound((id, b) => out.set(id, [...(out.get(id) ?? []), b]));
+  return { rib, fib, out };
+}
+
+describe('Rib: selection deferral (RFC 4724 §4.1)', () => {
+  it('holds FIB batches, UPDATEs and End-of-RIB until lifted, then sends one converged batch', () => {
+    const { rib, fib, out } = setup();
+    rib.deferSelection(true);
+    const a = rib.addPeer(info({ name: 'a' }));
+    const b = rib.addPeer(info({ name: 'b', address: '10.0.1.1', routerId: '2.2.2.2' }));
+    const c = rib.addPeer(info({ name: 'c', address: '10.0.2.1', routerId: '3.3.3.3' }));
+    rib.peerUp(c, ['ipv4']);
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' }, keys('192.0.2.0/24'));
+    rib.announce(b, { origin: 0, asPath: seq(65001), nextHop: '10.0.1.1' }, keys('192.0.2.0/24'));
+    expect(fib).toEqual([]);
+    expect(out.get(c)).toBeUndefined();
+    rib.deferSelection(false);
+    rib.flush();
+    expect(fib).toEqual([{ prefix: '192.0.2.0/24', family: 'ipv4', nextHops: [{ address: '10.0.0.1' }, { address: '10.0.1.1' }] }]);
+    expect(out.get(c)?.map((x) => x.endOfRib)).toEqual([['ipv4']]);
+  });
+});
+
+describe('Rib: add-path send (RFC 7911)', () => {
+  it('announces each selected path under its own id, withdraws by id, and nothing extra to plain peers', () => {
+    const { rib, out } = setup();
+    const a = rib.addPeer(info({ name: 'a' }));
+    const b = rib.addPeer(info({ name: 'b', address: '10.0.1.1', routerId: '2.2.2.2' }));
+    const ap = rib.addPeer(info({ name: 'ap', address: '10.0.9.1', remoteAs: 65009, exportPolicy: acceptAll, addPathSend: ['ipv4'] }));
+    const plain = rib.addPeer(info({ name: 'plain', address: '10.0.8.1', remoteAs: 65008, exportPolicy: acceptAll }));
+    rib.peerUp(ap, ['ipv4']);
+    rib.peerUp(plain, ['ipv4']);
+    rib.flush();
+    out.clear();
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' }, keys('192.0.2.0/24'));
+    rib.announce(b, { origin: 0, asPath: seq(65001), nextHop: '10.0.1.1' }, keys('192.0.2.0/24'));
+    rib.flush();
+    const sent = out.get(ap)!.flatMap((x) => [...(x.paths?.announce.values() ?? [])].flat());
+    expect(sent.map((p) => formatKey(p.key))).toEqual(['192.0.2.0/24', '192.0.2.0/24']);
+    const ids = sent.map((p) => p.id);
+    expect(new Set(ids).size).toBe(2);
+    expect(out.get(ap)!.every((x) => x.withdraw.length === 0 && x.announce.size === 0)).toBe(true);
+    // The plain peer gets the prefix once, without path ids.
+    expect(out.get(plain)!.flatMap((x) => [...x.announce.values()].flat()).map(formatKey)).toEqual(['192.0.2.0/24']);
+    expect(out.get(plain)!.every((x) => x.paths === undefined)).toBe(true);
+    let adv = 0;
+    rib.adjRib(ap, 'out', () => adv++);
+    expect(adv).toBe(2);
+    expect(rib.counts(ap).advertised.ipv4).toBe(2);
+
+    out.clear();
+    rib.withdraw(b, keys('192.0.2.0/24'));
+    rib.flush();
+    const batch = out.get(ap)![0]!.paths!;
+    expect(batch.withdraw).toHaveLength(1);
+    expect(batch.announce.size).toBe(0);
+    const gone = batch.withdraw[0]!.id;
+    expect(ids).toContain(gone);
+    rib.adjRib(ap, 'out', (_k, _a, id) => expect(id).not.toBe(gone));
+
+    // Route refresh: everything withdrawn and re-announced under the same ids.
+    out.clear();
+    rib.reexport(ap);
+    rib.flush();
+    const re = out.get(ap)!.flatMap((x) => [...(x.paths?.announce.values() ?? [])].flat());
+    expect(re.map((p) => p.id)).toEqual(ids.filter((i) => i !== gone));
+  });
+});
+
+describe('Rib: link-local next hops (RFC 2545 §3)', () => {
+  it('uses the global address when there is one, else the link-local with the session interface', () => {
+    const { rib, fib } = setup();
+    const un = rib.addPeer(info({ name: 'un', address: 'fe80::2', interface: 'eth7' }));
+    const num = rib.addPeer(info({ name: 'num', address: '2001:db8::2', routerId: '2.2.2.2', remoteAs: 65002 }));
+    rib.announce(un, { origin: 0, asPath: seq(65001), nextHop: '', nextHopLocal: 'fe80::99' }, keys('10.77.0.0/24'));
+    rib.announce(un, { origin: 0, asPath: seq(65001), nextHop: '::', nextHopLocal: 'fe80::99' }, keys('10.78.0.0/24'));
+    rib.announce(num, { origin: 0, asPath: seq(65002), nextHop: '2001:db8::7', nextHopLocal: 'fe80::7' }, keys('2001:db8:7::/48'));
+    rib.flush();
+    const hops = Object.fromEntries(fib.map((c) => [c.prefix, c.nextHops]));
+    // The link-local from MP_REACH (not the session address), scoped to the peer's interface.
+    expect(hops['10.77.0.0/24']).toEqual([{ address: 'fe80::99', linkLocal: 'eth7' }]);
+    expect(hops['10.78.0.0/24']).toEqual([{ address: 'fe80::99', linkLocal: 'eth7' }]);
+    expect(hops['2001:db8:7::/48']).toEqual([{ address: '2001:db8::7' }]);
+  });
+});
