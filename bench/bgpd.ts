@@ -7,8 +7,8 @@
 // Peak RSS is VmHWM of the receiving process (FRR FIB: bgpd + zebra).
 //
 // Usage: node dist/bench/bgpd.js [sizes...]   (default 10000 100000 500000; 100k runs 3 times, median)
-// Env: BENCH_ONLY=uplink,bird,...  BENCH_REPEAT=n (100k)  BENCH_NO_FIB=1  BENCH_FIB_WHOLE=1 (our FIB
-// glue as uplinkd/bgp-bridge.ts has it: whole set per batch)  BENCH_NODE_ARGS='--cpu-prof ...'
+// Env: BENCH_ONLY=uplink,bird,...  BENCH_REPEAT=n (100k)  BENCH_NO_FIB=1  BENCH_FIB_WHOLE=1 (the FIB
+// glue of the first release: whole set per batch; uplinkd now sends deltas, as the default here)  BENCH_NODE_ARGS='--cpu-prof ...'
 // Internal: node dist/bench/bgpd.js --receiver N [--fib]   (our speaker as the receiver)
 import { appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -12,11 +12,18 @@ export interface FlowResult {
   lost: number;
   /** Longest interval without a reply, minus the send interval (0 when nothing was lost). */
   gapMs: number;
+  /** False when the flow had not come back when the traffic stopped (the gap is a lower bound). */
+  recovered: boolean;
 }
 
 export const PING_INTERVAL_MS = 10;
 
-export function parsePing(target: string, out: string): FlowResult {
+/**
+ * `stoppedAtMs` (Unix ms, when the flow was stopped): loss at the end is measured up to it. Without
+ * it the trailing loss is counted as lost probes x the nominal interval, which under CPU load (ping
+ * sends less often than every 10 ms) reported an outage that never ended as a ~1.8 s "gap" (issue 9).
+ */
+export function parsePing(target: string, out: string, stoppedAtMs?: number): FlowResult {
   const replies: Array<{ t: number; seq: number }> = [];
   for (const m of out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/gm)) replies.push({ t: Number(m[1]) * 1000, seq: Number(m[2]) });
   const stats = /(\d+) packets transmitted, (\d+) received/.exec(out);
@@ -29,9 +36,10 @@ export function parsePing(target: string, out: string): FlowResult {
   }
   // Loss at the very end (traffic had not come back when we stopped) counts up to the last probe.
   const last = replies.at(-1);
-  if (last && sent - last.seq > 1) gapMs = Math.max(gapMs, (sent - last.seq) * PING_INTERVAL_MS);
+  const recovered = !(last ? sent - last.seq > 1 : sent > 0);
+  if (last && !recovered) gapMs = Math.max(gapMs, stoppedAtMs !== undefined ? stoppedAtMs - last.t : (sent - last.seq) * PING_INTERVAL_MS);
   if (!last && sent > 0) gapMs = sent * PING_INTERVAL_MS;
-  return { target, sent, received, lost: Math.max(0, sent - received), gapMs: Math.round(gapMs) };
+  return { target, sent, received, lost: Math.max(0, sent - received), gapMs: Math.round(gapMs), recovered };
 }
 
 export class Traffic {
@@ -51,9 +59,10 @@ export class Traffic {
 
   /** SIGINT (ping prints its statistics) and parse every flow. */
   async stop(): Promise<FlowResult[]> {
+    const stoppedAtMs = Date.now();
     for (const f of this.flows) if (f.child.exitCode === null && f.child.signalCode === null) f.child.kill('SIGINT');
     await Promise.all(this.flows.map((f) => f.exited));
-    return this.flows.map((f) => parsePing(f.target, f.out));
+    return this.flows.map((f) => parsePing(f.target, f.out, stoppedAtMs));
   }
 
   /** Kill without parsing (cleanup on error). */

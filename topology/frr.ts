@@ -83,12 +83,15 @@ export function frrConfig(f: Fabric, device: string): string {
   // back; uplinkd is a GR helper, so restarting a ToR's FRR does not withdraw the pods' routes.
   // preserve-fw-state: list IPv4/IPv6 unicast with the F bit in the GR capability; without the
   // AFI/SAFI tuples a helper must drop our routes when the session goes (RFC 4724 §3, §4.2).
-  // select-defer-time 0 (issue 9): for restart-time after bgpd starts, FRR sets the R bit and defers
-  // best-path selection (RFC 4724 §4.1) for every session that (re)establishes until EOR from all GR
-  // peers; a node session reset in that window (a BFD drill, a flap) left the node's path unselected
-  // and unadvertised for the 360 s default, so losing the other ToR cut the node off completely.
-  // zebra -K already keeps the forwarding state across a restart, so deferral buys nothing here.
-  out.push(' bgp graceful-restart', ' bgp graceful-restart preserve-fw-state', ' bgp graceful-restart select-defer-time 0');
+  // select-defer-time 3: for restart-time after bgpd starts, FRR sets the R bit and defers best-path
+  // selection (RFC 4724 §4.1) for every session that (re)establishes until End-of-RIB from all GR
+  // peers; each session coming up in that window raises the count it waits for, so a node session
+  // reset there (a BFD drill, a flap) left the node's path unselected and unadvertised for the 360 s
+  // default, and losing the other ToR cut the node off completely. 0 (no deferral) is no better: a
+  // restarted ToR then sends its nodes End-of-RIB before the spines' routes arrived, and the nodes
+  // (correctly, §4.2) drop the stale routes via it. A few seconds covers the spines' End-of-RIB after
+  // a restart and bounds the stuck case.
+  out.push(' bgp graceful-restart', ' bgp graceful-restart preserve-fw-state', ' bgp graceful-restart select-defer-time 3');
   const groups = new Map<string, BgpSession>();
   for (const s of sessions) if (!groups.has(groupName(s))) groups.set(groupName(s), s);
   for (const [g, s] of groups) {

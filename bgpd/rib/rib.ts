@@ -524,7 +524,8 @@ export class Rib {
     let onePeer = 0;
     let onePath = 0;
     let oneAttr = 0;
-    const localAttr = this.local.get(key);
+    // Most speakers originate a handful of prefixes or none: no probe while there are none.
+    const localAttr = this.local.size === 0 ? undefined : this.local.get(key);
     if (localAttr !== undefined) {
       n++;
       oneAttr = localAttr;
@@ -621,6 +622,9 @@ export class Rib {
       return;
     }
     const attrs = set ? this.exportAttrs(p, key, set.paths[0]!) : null;
+    // A full table from the only established peer exports nothing back to it (split horizon): skip
+    // the Adj-RIB-Out probe while that table is empty.
+    if (attrs === null && p.out.size === 0) return;
     const prev = p.out.get(key);
     if (attrs === null) {
       if (prev === undefined) return;

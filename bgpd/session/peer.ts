@@ -82,6 +82,9 @@ export interface PeerSessionDeps {
 export type { FlapRecord, LastError, Counters } from './types.js';
 import type { FlapRecord, LastError, Counters } from './types.js';
 
+/** Cadence of the per-peer counter and prefix-gauge refresh while UPDATEs stream in (see refreshMetricsSoon). */
+const METRICS_THROTTLE_MS = 100;
+
 type Direction = 'outgoing' | 'incoming';
 
 interface Conn {
@@ -115,6 +118,7 @@ export class PeerSession implements FsmHost {
   lastError: LastError | null = null;
   private lastDropReason: string | null = null;
   private grStaleTimer: ReturnType<typeof setTimeout> | null = null;
+  private metricsTimer: ReturnType<typeof setTimeout> | null = null;
   private eorReceived = new Set<FamilyName>();
   private maxPrefixWarned = new Set<FamilyName>();
   private refreshMarkers: { afi: number; safi: number }[] = [];
@@ -240,6 +244,8 @@ export class PeerSession implements FsmHost {
     this.pending = null;
     this.conn = null;
     this.clearGrTimer();
+    if (this.metricsTimer) clearTimeout(this.metricsTimer);
+    this.metricsTimer = null;
   }
 
   dispose(): void {
@@ -437,8 +443,7 @@ export class PeerSession implements FsmHost {
       this.send(m);
     }
     for (const m of markers) this.send(encodeMessage({ type: MessageType.RouteRefresh, afi: m.afi, safi: m.safi, subtype: 2, orf: new Uint8Array(0) }, this.ctx));
-    peerMetrics.advertised(this);
-    peerMetrics.prefixes(this);
+    this.refreshMetricsSoon();
   }
 
   /** Ask the peer to resend its routes (soft reset in), or re-apply import policy when it cannot. */
@@ -641,8 +646,22 @@ export class PeerSession implements FsmHost {
       return;
     }
     if (r.announced) this.checkMaxPrefix();
-    peerMetrics.received(this);
-    peerMetrics.prefixes(this);
+    this.refreshMetricsSoon();
+  }
+
+  /**
+   * Update counters and the six prefix gauges at most every METRICS_THROTTLE_MS: a full table arrives
+   * as hundreds of UPDATEs a second, and a scrape needs no per-message precision. Trailing, so the
+   * last value always lands.
+   */
+  private refreshMetricsSoon(): void {
+    if (this.metricsTimer) return;
+    this.metricsTimer = setTimeout(() => {
+      this.metricsTimer = null;
+      peerMetrics.sync(this);
+      peerMetrics.prefixes(this);
+    }, METRICS_THROTTLE_MS);
+    this.metricsTimer.unref();
   }
 
   private checkMaxPrefix(): void {

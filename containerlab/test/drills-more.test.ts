@@ -230,7 +230,12 @@ describe.skipIf(!isRoot || !built)('default lab (AS per rack, IPv4): router rest
     // The pod routes of the other racks, learned from that ToR: still there while it restarts
     // (stale, RFC 4724 §4.2) — a helper that drops them moves all traffic to the other ToR.
     expect(r.routesKept!.before).toBeGreaterThan(0);
-    expect(r.routesKept!.minDuring, `routes via the ToR during its restart: ${r.lines.at(-1)}`).toBe(r.routesKept!.before);
+    // Kept while the ToR was down: at least until its sessions are back (a helper that dropped them at
+    // the TCP failure would show a dip from the kill on). After its End-of-RIB a short dip is allowed:
+    // a restarted FRR may send End-of-RIB ~100 ms before the routes it re-learns from the spines.
+    const k = r.routesKept!;
+    expect(k.keptMs, r.lines.join('\n')).toBeGreaterThanOrEqual(Math.min(k.backMs, 3000));
+    expect(k.longestDipMs, r.lines.join('\n')).toBeLessThan(1000);
   }, 120_000);
 
   it('node-removal: its blocks leave IPAM, every kernel and every router within limits; it rejoins', async () => {

@@ -114,22 +114,26 @@ describe.skipIf(!isRoot || !built)('default lab with BFD (100 ms x 3)', () => {
   }, 90_000);
   afterAll(() => labDown(l), 60_000);
 
-  // Issue 9 asks for a gap below 1 s. Most runs measure 300-430 ms, but some runs measure a steady
-  // ~1.8 s with BFD detecting in ~300 ms on our side; the remaining time is spent somewhere on the
-  // convergence path and is not yet understood. Until it is, the test guards against the hold-timer
-  // regime (7-9 s) with a 2.5 s limit, and the issue stays open.
-  const BFD_GAP_LIMIT_MS = 2500;
+  // Issue 9: gap below 1 s. The old "steady ~1.8 s" was no slow convergence but a total outage cut
+  // short by the observation window and under-counted under load (traffic.ts now measures to the
+  // stop and says "not recovered"): after the tor-link drill's session reset inside FRR's first
+  // restart-time, the ToR left the node's path unselected (GR selection deferral, 360 s), so the
+  // next fault on the other ToR isolated the node. Fixed in the lab's frr.conf (select-defer-time 0);
+  // the drills also check that every ToR routes to the node before they break anything.
+  const BFD_GAP_LIMIT_MS = 1000;
 
-  it('tor-link, silent: BFD brings the gap far below the hold time', async () => {
+  it('tor-link, silent: BFD brings the gap below 1 s', async () => {
     const r = await DRILLS[DrillName.TorLink](l!.file, { ...l!.opts, silent: true, observeMs: 3000 });
     console.log(r.lines.map((x) => `drill tor-link (BFD): ${x}`).join('\n'));
     expect(r.lost).toBeGreaterThan(0);
+    expect(r.flows!.every((f) => f.recovered), r.lines.join('; ')).toBe(true);
     expect(r.gapMs).toBeLessThan(BFD_GAP_LIMIT_MS);
   }, 90_000);
 
-  it('tor-kill, silent: BFD brings the gap far below the hold time', async () => {
+  it('tor-kill, silent: BFD brings the gap below 1 s', async () => {
     const r = await DRILLS[DrillName.TorKill](l!.file, { ...l!.opts, silent: true, observeMs: 3000 });
     console.log(r.lines.map((x) => `drill tor-kill (BFD): ${x}`).join('\n'));
+    expect(r.flows!.every((f) => f.recovered), r.lines.join('; ')).toBe(true);
     expect(r.gapMs).toBeLessThan(BFD_GAP_LIMIT_MS);
   }, 90_000);
 });

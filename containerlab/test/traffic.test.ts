@@ -9,7 +9,7 @@ const stats = (sent: number, rcvd: number): string => `--- 10.244.1.2 ping stati
 describe('parsePing', () => {
   it('no loss: gap 0 even when one reply is late', () => {
     const out = [reply(1000, 1), reply(1010, 2), reply(1300, 3), reply(1310, 4), stats(4, 4)].join('\n');
-    expect(parsePing('x', out)).toEqual({ target: 'x', sent: 4, received: 4, lost: 0, gapMs: 0 });
+    expect(parsePing('x', out)).toEqual({ target: 'x', sent: 4, received: 4, lost: 0, gapMs: 0, recovered: true });
   });
 
   it('a hole of lost sequence numbers: time between the bracketing replies minus one interval', () => {
@@ -24,6 +24,14 @@ describe('parsePing', () => {
 
   it('loss until the end counts to the last probe sent', () => {
     const out = [reply(1000, 1), reply(1010, 2), stats(102, 2)].join('\n');
-    expect(parsePing('x', out)).toMatchObject({ lost: 100, gapMs: 1000 });
+    expect(parsePing('x', out)).toMatchObject({ lost: 100, gapMs: 1000, recovered: false });
+  });
+
+  // Issue 9: under CPU load ping sent ~60 probes/s, so 173 lost probes x 10 ms read as a 1.73 s gap
+  // while the flow was in fact dead for the whole 3 s observation. With the stop time the gap runs
+  // from the last reply to the stop, and the flow says it never recovered.
+  it('loss until the end, with the stop time: measured to the stop, flagged as not recovered', () => {
+    const out = [reply(1000, 1), reply(1016, 2), stats(175, 2)].join('\n');
+    expect(parsePing('x', out, 4016)).toMatchObject({ lost: 173, gapMs: 3000, recovered: false });
   });
 });
