@@ -378,6 +378,22 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   /** The op that takes `e` from what the kernel has to what is wanted, or undefined. */
+  /** The kernel ops that bring `entries` to their desired state; entries left with nothing are dropped. */
+  private opsFor(entries: Iterable<Entry>): [RouteOp[], Entry[]] {
+    const ops: RouteOp[] = [];
+    const opEntries: Entry[] = [];
+    for (const e of entries) {
+      const op = this.opFor(e);
+      if (op) {
+        ops.push(op);
+        opEntries.push(e);
+      } else {
+        this.table.dropIfEmpty(e);
+      }
+    }
+    return [ops, opEntries];
+  }
+
   private opFor(e: Entry): RouteOp | undefined {
     const want = e.want;
     const have = e.have;
@@ -394,17 +410,7 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     const t = this.table;
     // Device names are resolved against a fresh link list whenever a changed route uses one.
     if (t.devEntries.size && t.dirty.some((e) => t.devEntries.has(e))) await this.refreshLinks();
-    const ops: RouteOp[] = [];
-    const opEntries: Entry[] = [];
-    for (const e of t.takeDirty()) {
-      const op = this.opFor(e);
-      if (op) {
-        ops.push(op);
-        opEntries.push(e);
-      } else {
-        t.dropIfEmpty(e);
-      }
-    }
+    const [ops, opEntries] = this.opsFor(t.takeDirty());
     syncsTotal.inc({ kind: SyncKind.Incremental });
     if (!ops.length) {
       this.finish(SyncKind.Incremental, t0, 0, 0, 0);
@@ -443,18 +449,8 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
       t.setHave(e, want && kernelSatisfies(want, k) ? want : normalizeKernel(k));
     }
     t.takeDirty(); // every key is looked at below
-    const ops: RouteOp[] = [];
-    const opEntries: Entry[] = [];
-    for (const e of t.entries.values()) {
-      if (e.seen !== gen) t.setHave(e, undefined);
-      const op = this.opFor(e);
-      if (op) {
-        ops.push(op);
-        opEntries.push(e);
-      } else {
-        t.dropIfEmpty(e);
-      }
-    }
+    for (const e of t.entries.values()) if (e.seen !== gen) t.setHave(e, undefined);
+    const [ops, opEntries] = this.opsFor(t.entries.values());
     let counts: [number, number, number] = [0, 0, 0];
     if (ops.length) counts = await this.send(handle, kind, ops, opEntries);
     this.finish(kind, t0, ...counts);
