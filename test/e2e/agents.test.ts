@@ -50,8 +50,12 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
     a2 = makeAgent(n2, 'node2', { datastorePath: ds, ...bgp(65102, '10.0.2.1', '10.0.2.0') });
     a1.start();
     a2.start();
-    await frr.waitState('10.0.1.1', 'Established', 30_000);
-    await frr.waitState('10.0.2.1', 'Established', 30_000);
+    // On failure, say what the agents said: a session that never comes up is otherwise a bare timeout.
+    const up = (addr: string, a: AgentProc): Promise<void> => frr.waitState(addr, 'Established', 30_000).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\n--- agent ${addr} ---\n${a.log().slice(-6000)}`);
+    });
+    await up('10.0.1.1', a1);
+    await up('10.0.2.1', a2);
   }, 120_000);
 
   afterAll(async () => {
