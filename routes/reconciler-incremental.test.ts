@@ -1,38 +1,16 @@
 // FibReconciler.applyChanges (the incremental path for the BGP speaker) against a real kernel table in a
 // throwaway namespace: upserts/removals by key, source precedence kept, and mixing with setDesired.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Netns } from '../test/harness/netns.js';
-import { UPLINK_RT_PROTO, type Route } from './netlink/index.js';
-import { FibReconciler } from './reconciler.js';
+import { expect, it } from 'vitest';
+import { useFibNs } from '../test/harness/fib-ns.js';
+import type { Route } from './netlink/index.js';
 
-let ns: Netns;
-let rec: FibReconciler | undefined;
-
-beforeEach(() => {
-  ns = Netns.create('ulp');
-  ns.ip('link', 'add', 'tor1', 'type', 'veth', 'peer', 'name', 'tor1p');
-  ns.ip('addr', 'add', '10.8.1.1/24', 'dev', 'tor1');
-  for (const l of ['tor1', 'tor1p']) ns.ip('link', 'set', l, 'up');
-});
-
-afterEach(async () => {
-  try {
-    await rec?.stop();
-  } finally {
-    rec = undefined;
-    ns.destroy();
-  }
-});
-
-function ours(): Map<string, string> {
-  const rs = ns.ipJson<{ dst: string; gateway?: string }[]>('-4', 'route', 'show', 'proto', String(UPLINK_RT_PROTO));
-  return new Map(rs.map((r) => [r.dst, r.gateway ?? '']));
-}
+const fib = useFibNs({ prefix: 'ulf', dev: 'tor1', addr: '10.8.1.1/24' });
+const ours = (): Map<string, string> => fib.ours();
 
 const via = (dst: string, gw: string): Route => ({ dst, nexthops: [{ gateway: gw }] });
 
 it('applies upserts and removals by key without the whole set', async () => {
-  rec = new FibReconciler({ netns: ns.path, resyncIntervalMs: 0 });
+  const rec = fib.reconciler({ resyncIntervalMs: 0 });
   await rec.start();
   await rec.applyChanges('rib', [via('10.50.0.0/24', '10.8.1.2'), via('10.50.1.0/24', '10.8.1.2'), via('10.50.2.0/24', '10.8.1.2')], []);
   expect(ours()).toEqual(new Map([['10.50.0.0/24', '10.8.1.2'], ['10.50.1.0/24', '10.8.1.2'], ['10.50.2.0/24', '10.8.1.2']]));
@@ -45,7 +23,7 @@ it('applies upserts and removals by key without the whole set', async () => {
 });
 
 it('keeps source precedence with setDesired sources (first name wins a shared key)', async () => {
-  rec = new FibReconciler({ netns: ns.path, resyncIntervalMs: 0 });
+  const rec = fib.reconciler({ resyncIntervalMs: 0 });
   await rec.start();
   await rec.setDesired('a-static', [via('10.60.0.0/24', '10.8.1.9')]);
   await rec.applyChanges('rib', [via('10.60.0.0/24', '10.8.1.2'), via('10.60.1.0/24', '10.8.1.2')], []);

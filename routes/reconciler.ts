@@ -23,6 +23,7 @@ import type { BatchResult, Route, RouteEvent, RouteOp } from './netlink/types.js
 import type { LeaderElector } from './leader.js';
 import { applySeconds, driftRepairs, leaderState, netlinkErrors, routesInstalled, routesStale, syncsTotal } from './metrics.js';
 import { Entry, EntryFlag, FibTable, sameNorm } from './fib-table.js';
+import { IngestQueue, type DeltaBatch } from './ingest-queue.js';
 import { kernelSatisfies, keyOf, normalize, normalizeKernel, routeKey, satisfies, type NormRoute } from './route.js';
 
 export interface ReconcilerOptions {
@@ -84,6 +85,8 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   /** Sources that were ever given routes (delta sources have no key set). */
   private readonly sourceNames = new Set<string>();
   private links = new Map<string, number>();
+  /** applyChanges batches, taken into the table a slice per event-loop turn. */
+  private readonly ingest = new IngestQueue((b, from, to) => this.takeSlice(b, from, to));
   private gen = 0;
   private pending: SyncKind | undefined;
   private running: Promise<void> | undefined;
@@ -159,6 +162,7 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
    * costs one walk of the table the first time.
    */
   setDesired(source: string, routes: Route[]): Promise<void> {
+    this.ingest.flush(); // queued deltas came first
     const next = new Map<string, NormRoute>();
     const raws = new Map<string, Route>();
     for (const r of routes) {
@@ -184,6 +188,7 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   removeSource(source: string): Promise<void> {
+    this.ingest.flush();
     const keys = this.wholeSets.get(source);
     if (keys) {
       for (const k of keys) {
@@ -204,16 +209,25 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
    * so a BGP speaker can hand over each Loc-RIB batch as it comes.
    */
   applyChanges(source: string, upserts: readonly Route[], removals: readonly Route[]): Promise<void> {
+    this.sourceNames.add(source);
+    // A large batch goes in slices across event-loop turns (ingest-queue.ts): the kernel starts on
+    // the first slice while later ones are normalized. Later calls queue behind it, in order.
+    return this.ingest.push({ source, upserts, removals });
+  }
+
+  private takeSlice({ source, upserts, removals }: DeltaBatch, from: number, to: number): Promise<void> {
     const t = this.table;
     const keys = this.wholeSets.get(source);
-    this.sourceNames.add(source);
-    for (const r of removals) {
-      const k = keyOf(r);
-      const e = t.entries.get(k);
-      if (e) this.unclaim(e, source);
-      keys?.delete(k);
+    if (from === 0) {
+      for (const r of removals) {
+        const k = keyOf(r);
+        const e = t.entries.get(k);
+        if (e) this.unclaim(e, source);
+        keys?.delete(k);
+      }
     }
-    for (const r of upserts) {
+    for (let i = from; i < to; i++) {
+      const r = upserts[i]!;
       const n = normalize(r, this.resolveDev);
       t.claim(t.entry(n.key), source, n, namesDevice(r) ? r : undefined);
       keys?.add(n.key);
@@ -257,6 +271,7 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     el?.off('lost', this.onLost);
     this.watcher?.close();
     this.watcher = undefined;
+    this.ingest.flush(); // callers waiting on queued deltas resolve (nothing is sent once stopped)
     await this.running;
     await this.drain();
     for (const w of this.waiters.splice(0)) w.resolve();
@@ -283,6 +298,8 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   private async runNow(kind: SyncKind): Promise<void> {
+    // A full pass deletes what is not desired: queued deltas must be in the table first.
+    this.ingest.flush();
     this.request(kind);
     while (this.looping) await this.running;
   }
@@ -437,6 +454,7 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     if (!handle) return;
     const t0 = performance.now();
     syncsTotal.inc({ kind });
+    this.ingest.flush(); // periodic/election passes too: no half-taken batch is diffed
     await this.refreshLinks();
     const dumped = await handle.dumpRoutes({ protocol: this.protocol });
     const t = this.table;

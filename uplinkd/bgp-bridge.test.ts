@@ -1,9 +1,7 @@
 // Loc-RIB changes -> FIB deltas (what BgpBridge hands FibReconciler.applyChanges), and that the deltas
 // land in a real kernel table: RFC 8950 next hops, unnumbered (link-local) next hops, ECMP, removals.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Netns } from '../test/harness/netns.js';
-import { FibReconciler } from '../routes/reconciler.js';
-import { UPLINK_RT_PROTO } from '../routes/netlink/index.js';
+import { expect, it } from 'vitest';
+import { useFibNs } from '../test/harness/fib-ns.js';
 import type { FibChange } from '../bgpd/rib/rib.js';
 import { ribDelta } from './bgp-bridge.js';
 
@@ -25,31 +23,14 @@ it('maps each change to an upsert or a removal, RFC 8950 and link-local next hop
   });
 });
 
-let ns: Netns;
-let rec: FibReconciler | undefined;
-
-beforeEach(() => {
-  ns = Netns.create('ulf');
-  ns.ip('link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1p');
-  ns.ip('addr', 'add', '10.0.0.1/24', 'dev', 'eth1');
-  for (const l of ['eth1', 'eth1p']) ns.ip('link', 'set', l, 'up');
-});
-
-afterEach(async () => {
-  try {
-    await rec?.stop();
-  } finally {
-    rec = undefined;
-    ns.destroy();
-  }
-});
+const fib = useFibNs({ prefix: 'ulf', dev: 'eth1', addr: '10.0.0.1/24' });
 
 it('successive batches of deltas leave the kernel at the Loc-RIB', async () => {
-  rec = new FibReconciler({ netns: ns.path, resyncIntervalMs: 0 });
+  const rec = fib.reconciler({ resyncIntervalMs: 0 });
   await rec.start();
   const push = (changes: FibChange[]): Promise<void> => {
     const { upserts, removals } = ribDelta(changes);
-    return rec!.applyChanges('rib', upserts, removals);
+    return rec.applyChanges('rib', upserts, removals);
   };
   await push([
     { prefix: '10.1.0.0/24', family: 'ipv4', nextHops: [{ address: '10.0.0.2' }] },
@@ -62,8 +43,7 @@ it('successive batches of deltas leave the kernel at the Loc-RIB', async () => {
     { prefix: '10.3.0.0/24', family: 'ipv4', nextHops: [{ address: '10.0.0.3' }] },
     { prefix: '10.2.0.0/24', family: 'ipv4', nextHops: [] },
   ]);
-  const rs = ns.ipJson<{ dst: string; gateway?: string }[]>('-4', 'route', 'show', 'proto', String(UPLINK_RT_PROTO));
-  expect(new Map(rs.map((r) => [r.dst, r.gateway]))).toEqual(
+  expect(fib.ours()).toEqual(
     new Map([
       ['10.1.0.0/24', '10.0.0.4'],
       ['10.3.0.0/24', '10.0.0.3'],

@@ -66,6 +66,57 @@ describe('Rib pipeline', () => {
     expect(rib.lookup(parsePrefix('8.8.8.0/24'))?.nextHops).toEqual([{ address: '10.0.0.1' }]);
   });
 
+  it('post-policy exceptions: rewrite, reject and plain accept move a prefix between them without leaks', () => {
+    const { rib } = setup();
+    // 10.1/16 rewritten, 10.2/16 accepted unchanged, the rest rejected (the default reject).
+    const pol = compilePolicy('imp', { terms: [
+      { match: { prefixList: [{ prefix: '10.1.0.0/16', le: 32 }] }, action: 'accept', set: { localPref: 150 } },
+      { match: { prefixList: [{ prefix: '10.2.0.0/16', le: 32 }] }, action: 'accept' },
+    ] });
+    let info = peerInfo({ importPolicy: pol });
+    const a = rib.addPeer(info);
+    const attrs: Attrs = { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' };
+    rib.announce(a, attrs, keys('10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24'));
+    rib.flush();
+    expect(rib.counts(a)).toMatchObject({ received: { ipv4: 3 }, accepted: { ipv4: 2 } });
+    const post: string[] = [];
+    rib.adjRib(a, 'in-post', (k, s) => post.push(`${formatKey(k)} ${s.localPref ?? '-'}`));
+    expect(post.sort()).toEqual(['10.1.0.0/24 150', '10.2.0.0/24 -']);
+    const pre: string[] = [];
+    rib.adjRib(a, 'in-pre', (k, s) => pre.push(`${formatKey(k)} ${s.localPref ?? '-'}`));
+    expect(pre.sort()).toEqual(['10.1.0.0/24 -', '10.2.0.0/24 -', '10.3.0.0/24 -']);
+    expect(rib.lookup(parsePrefix('10.3.0.0/24'))).toBeUndefined();
+    // Policy removed: every route is now accepted unchanged, so the exceptions must all go.
+    info = peerInfo();
+    rib.updatePeer(a, info);
+    rib.reimport(a);
+    rib.flush();
+    expect(rib.counts(a).accepted.ipv4).toBe(3);
+    expect(rib.paths(parsePrefix('10.1.0.0/24'))[0]!.attrs.localPref).toBeUndefined();
+    expect(rib.lookup(parsePrefix('10.3.0.0/24'))?.nextHops).toEqual([{ address: '10.0.0.1' }]);
+    // The rewritten set is gone once no exception refers to it.
+    expect(rib.attrs.size).toBe(1);
+    // Back to the policy, then withdraw a rejected and a rewritten prefix: no reference is left behind.
+    rib.updatePeer(a, peerInfo({ importPolicy: pol }));
+    rib.reimport(a);
+    rib.flush();
+    expect(rib.attrs.size).toBe(2);
+    rib.withdraw(a, keys('10.1.0.0/24', '10.3.0.0/24'));
+    rib.flush();
+    expect(rib.counts(a)).toMatchObject({ received: { ipv4: 1 }, accepted: { ipv4: 1 } });
+    expect(rib.attrs.size).toBe(1);
+    // Re-announced: the old exceptions must not come back with them.
+    rib.updatePeer(a, peerInfo());
+    rib.announce(a, attrs, keys('10.1.0.0/24', '10.3.0.0/24'));
+    rib.flush();
+    expect(rib.counts(a).accepted.ipv4).toBe(3);
+    expect(rib.paths(parsePrefix('10.1.0.0/24'))[0]!.attrs.localPref).toBeUndefined();
+    rib.peerDown(a, false);
+    rib.flush();
+    expect(rib.locRibSize).toBe(0);
+    expect(rib.attrs.size).toBe(0);
+  });
+
   it('eBGP AS loops and eBGP LOCAL_PREF are dropped; allowas-in lets our AS through', () => {
     const { rib } = setup();
     const a = rib.addPeer(peerInfo());
@@ -224,10 +275,11 @@ describe('Rib pipeline', () => {
     expect(rib.paths(parsePrefix('10.1.7.0/24'))[0]!.attrs.asPath).toEqual(seq(65001, 7));
     // pre(second), post(second + localPref 150), post(second) is pre(second): two live sets.
     expect(rib.attrs.size).toBe(2);
-    // One reference per stored id: 400 pre + 200 post + 1 Loc-RIB path set; 200 post + 1 path set.
+    // One reference per stored id: 400 pre + 1 Loc-RIB path set (a route accepted unchanged is not
+    // stored again post-policy); 200 post-policy exceptions + 1 path set.
     const plain = rib.paths(parsePrefix('10.2.7.0/24'))[0]!.attrs;
     const rewritten = rib.paths(parsePrefix('10.1.7.0/24'))[0]!.attrs;
-    expect(rib.attrs.refCount(plain.id)).toBe(601);
+    expect(rib.attrs.refCount(plain.id)).toBe(401);
     expect(rib.attrs.refCount(rewritten.id)).toBe(201);
     fib.length = 0;
     rib.withdraw(a, many('10.1', 200));

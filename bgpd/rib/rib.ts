@@ -74,10 +74,17 @@ interface PeerState {
   info: RibPeerInfo;
   /** pathId -> prefix -> attribute id (RFC 7911: one map per path id; 0 without add-path). */
   readonly pre: Map<number, PrefixMap>;
-  readonly post: Map<number, PrefixMap>;
-  /** `post` as arrays, for the per-prefix decision loop (no iterator allocation). */
-  postIds: number[];
-  postMaps: PrefixMap[];
+  /**
+   * The post-policy Adj-RIB-In, stored as its difference from `pre` (same path ids): a prefix absent
+   * here has post = pre; present, its value is the rewritten attribute id, or REJECTED. Most import
+   * policies accept most routes unchanged, so this is usually empty and costs nothing per prefix.
+   * Invariant: a key is here only while it is in the `pre` map of the same path id.
+   */
+  readonly exc: Map<number, PrefixMap>;
+  /** `pre` and `exc` as parallel arrays, for the per-prefix decision loop (no iterator allocation). */
+  inIds: number[];
+  inPre: PrefixMap[];
+  inExc: PrefixMap[];
   readonly out: PrefixMap;
   pending: PrefixMap | null;
   established: boolean;
@@ -165,9 +172,10 @@ export class Rib {
       id,
       info,
       pre: new Map(),
-      post: new Map(),
-      postIds: [],
-      postMaps: [],
+      exc: new Map(),
+      inIds: [],
+      inPre: [],
+      inExc: [],
       out: new PrefixMap(),
       pending: null,
       established: false,
@@ -238,11 +246,12 @@ export class Rib {
     }
     p.stale = null;
     for (const m of p.pre.values()) m.forEach((k, v) => { this.attrs.unref(v); this.dirty.push(k); });
-    for (const m of p.post.values()) m.forEach((k, v) => { this.attrs.unref(v); this.dirty.push(k); });
+    for (const m of p.exc.values()) m.forEach((_k, v) => { if (v >= 0) this.attrs.unref(v); });
     p.pre.clear();
-    p.post.clear();
-    p.postIds = [];
-    p.postMaps = [];
+    p.exc.clear();
+    p.inIds = [];
+    p.inPre = [];
+    p.inExc = [];
     this.schedule();
   }
 
@@ -291,15 +300,13 @@ export class Rib {
     let accepted = 0;
     let lastPathId = -1;
     let preMap: PrefixMap = new PrefixMap();
-    let postMap: PrefixMap | undefined;
+    let excMap: PrefixMap = preMap;
     each((key, pathId) => {
       if (pathId !== lastPathId) {
         // One or two path ids per UPDATE in practice: look the maps up only when it changes.
         lastPathId = pathId;
-        const m = p.pre.get(pathId);
-        if (m) preMap = m;
-        else p.pre.set(pathId, (preMap = new PrefixMap()));
-        postMap = p.post.get(pathId);
+        preMap = p.pre.get(pathId) ?? this.newPathId(p, pathId);
+        excMap = p.exc.get(pathId)!;
       }
       // The references for the pre-policy map are added once after the loop: intern() holds one
       // until then, so an unref of the same id below never frees it.
@@ -308,16 +315,7 @@ export class Rib {
       if (prev !== undefined) this.attrs.unref(prev);
       if (stale) stale.delete(key);
       const postId = rejectAll ? REJECTED : cache ? this.importAttr(p, key, pre, cache) : preId;
-      if (postId >= 0) {
-        if (!postMap) postMap = this.newPost(p, pathId);
-        this.attrs.ref(postId);
-        const prevPost = postMap.set(key, postId);
-        if (prevPost !== undefined) this.attrs.unref(prevPost);
-        accepted++;
-      } else if (postMap) {
-        const prevPost = postMap.delete(key);
-        if (prevPost !== undefined) this.attrs.unref(prevPost);
-      }
+      if (this.setPost(excMap, key, preId, postId)) accepted++;
       this.dirty.push(key);
     });
     this.attrs.ref(preId, preRefs);
@@ -339,18 +337,52 @@ export class Rib {
 
   private removePath(p: PeerState, key: PrefixKey, pathId: number): void {
     const a = p.pre.get(pathId)?.delete(key);
-    if (a !== undefined) this.attrs.unref(a);
-    const b = p.post.get(pathId)?.delete(key);
-    if (b !== undefined) this.attrs.unref(b);
-    if (a !== undefined || b !== undefined) this.dirty.push(key);
+    if (a === undefined) return; // nothing stored, so no exception either (see PeerState.exc)
+    this.attrs.unref(a);
+    const exc = p.exc.get(pathId)!;
+    const e = exc.size === 0 ? undefined : exc.delete(key);
+    if (e !== undefined && e >= 0) this.attrs.unref(e);
+    this.dirty.push(key);
   }
 
-  private newPost(p: PeerState, pathId: number): PrefixMap {
-    const m = new PrefixMap();
-    p.post.set(pathId, m);
-    p.postIds.push(pathId);
-    p.postMaps.push(m);
-    return m;
+  /** The pre-policy map of a new path id, with its (empty) exception map. */
+  private newPathId(p: PeerState, pathId: number): PrefixMap {
+    const pre = new PrefixMap();
+    const exc = new PrefixMap();
+    p.pre.set(pathId, pre);
+    p.exc.set(pathId, exc);
+    p.inIds.push(pathId);
+    p.inPre.push(pre);
+    p.inExc.push(exc);
+    return pre;
+  }
+
+  /**
+   * Record the post-policy outcome of one stored prefix as an exception or its absence. `postId` is
+   * preId (accepted unchanged), another attribute id (rewritten: the exception takes its own
+   * reference), or REJECTED. Returns whether the route was accepted.
+   */
+  private setPost(exc: PrefixMap, key: PrefixKey, preId: number, postId: number): boolean {
+    let prev: number | undefined;
+    if (postId === preId) {
+      // The fast path: nothing to store, nothing to remove while the peer has no exceptions.
+      if (exc.size === 0) return true;
+      prev = exc.delete(key);
+    } else {
+      if (postId >= 0) this.attrs.ref(postId);
+      prev = exc.set(key, postId);
+    }
+    if (prev !== undefined && prev >= 0) this.attrs.unref(prev);
+    return postId >= 0;
+  }
+
+  /** Post-policy attribute id of a stored path, or undefined when absent or rejected. */
+  private postOf(pre: PrefixMap, exc: PrefixMap, key: PrefixKey): number | undefined {
+    const a = pre.get(key);
+    if (a === undefined || exc.size === 0) return a;
+    const e = exc.get(key);
+    if (e === undefined) return a;
+    return e >= 0 ? e : undefined;
   }
 
   /** RFC 4271 §9.1.2 AS loop; RFC 4456 §8 ORIGINATOR_ID / CLUSTER_LIST loops. */
@@ -395,18 +427,13 @@ export class Rib {
     // Term caches are per pre-policy attribute set: the rewrite depends on the attributes it started from.
     const caches = new Map<number, ImportCache | null>();
     for (const [pathId, preMap] of p.pre) {
-      const postMap = p.post.get(pathId) ?? this.newPost(p, pathId);
+      const excMap = p.exc.get(pathId)!;
       preMap.forEach((key, attrId) => {
         const pre = this.attrs.get(attrId);
         let cache = caches.get(attrId);
         if (cache === undefined) caches.set(attrId, (cache = this.importCache(p, pre)));
         const postId = this.loops(p, pre) ? REJECTED : cache ? this.importAttr(p, key, pre, cache) : attrId;
-        const prev = postMap.delete(key);
-        if (postId >= 0) {
-          this.attrs.ref(postId);
-          postMap.set(key, postId);
-        }
-        if (prev !== undefined) this.attrs.unref(prev);
+        this.setPost(excMap, key, attrId, postId);
         this.dirty.push(key);
       });
     }
@@ -533,12 +560,12 @@ export class Rib {
     const peers = this.peerList;
     for (let i = 0; i < peers.length; i++) {
       const p = peers[i]!;
-      for (let j = 0; j < p.postMaps.length; j++) {
-        const a = p.postMaps[j]!.get(key);
+      for (let j = 0; j < p.inPre.length; j++) {
+        const a = this.postOf(p.inPre[j]!, p.inExc[j]!, key);
         if (a === undefined) continue;
         n++;
         onePeer = p.id;
-        onePath = p.postIds[j]!;
+        onePath = p.inIds[j]!;
         oneAttr = a;
       }
     }
@@ -554,9 +581,9 @@ export class Rib {
     const refs: PathRef[] = [];
     if (localAttr !== undefined) refs.push({ peer: LOCAL_PEER, pathId: 0, attr: localAttr });
     for (const p of peers) {
-      for (let j = 0; j < p.postMaps.length; j++) {
-        const a = p.postMaps[j]!.get(key);
-        if (a !== undefined) refs.push({ peer: p.id, pathId: p.postIds[j]!, attr: a });
+      for (let j = 0; j < p.inPre.length; j++) {
+        const a = this.postOf(p.inPre[j]!, p.inExc[j]!, key);
+        if (a !== undefined) refs.push({ peer: p.id, pathId: p.inIds[j]!, attr: a });
       }
     }
     let chosen: PathRef[];
@@ -702,7 +729,11 @@ export class Rib {
       }
       return r;
     };
-    return { received: tally(p.pre.values()), accepted: tally(p.post.values()), advertised: addPathTally(tally([p.out]), p.addPath) };
+    const received = tally(p.pre.values());
+    const accepted = { ...received };
+    // Accepted = received minus the rejections, which are all in the exception maps.
+    for (const m of p.exc.values()) m.forEach((k, v) => { if (v < 0) accepted[keyFamily(k)]--; });
+    return { received, accepted, advertised: addPathTally(tally([p.out]), p.addPath) };
   }
 
   get locRibSize(): number {
@@ -722,9 +753,9 @@ export class Rib {
     const refs: PathRef[] = [];
     const la = this.local.get(key);
     if (la !== undefined) refs.push({ peer: LOCAL_PEER, pathId: 0, attr: la });
-    for (const p of this.peers.values()) for (const [pathId, m] of p.post) {
-      const a = m.get(key);
-      if (a !== undefined) refs.push({ peer: p.id, pathId, attr: a });
+    for (const p of this.peers.values()) for (let j = 0; j < p.inPre.length; j++) {
+      const a = this.postOf(p.inPre[j]!, p.inExc[j]!, key);
+      if (a !== undefined) refs.push({ peer: p.id, pathId: p.inIds[j]!, attr: a });
     }
     const d = decide(refs.map((r) => this.candidate(r)), this.opts);
     return refs.map((r, i) => ({
@@ -749,7 +780,15 @@ export class Rib {
       p.addPath?.forEach((k, id, v) => cb(k, this.attrs.get(v), id));
       return;
     }
-    for (const [pathId, m] of which === 'in-pre' ? p.pre : p.post) m.forEach((k, v) => cb(k, this.attrs.get(v), pathId));
+    for (let j = 0; j < p.inPre.length; j++) {
+      const pathId = p.inIds[j]!;
+      const exc = which === 'in-post' ? p.inExc[j]! : null;
+      p.inPre[j]!.forEach((k, v) => {
+        const e = exc && exc.size !== 0 ? exc.get(k) : undefined;
+        if (e === undefined) cb(k, this.attrs.get(v), pathId);
+        else if (e >= 0) cb(k, this.attrs.get(e), pathId);
+      });
+    }
   }
 
   staleCount(id: number): number {

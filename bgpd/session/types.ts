@@ -31,3 +31,13 @@ export interface Counters {
   attributeDiscard: number;
 }
 
+
+export interface LocalSettings {
+  readonly asn: number;
+  readonly routerId: string;
+  readonly connectRetryS: number;
+  readonly restartTimeS: number;
+  readonly staleTimeS: number;
+  /** We are restarting (RFC 4724 §3 R bit) and kept our forwarding state (F bit). */
+  readonly restarting: boolean;
+}

@@ -165,3 +165,18 @@ export class LinkLocalDiscovery {
     this.opts.onNeighbor(p.source);
   }
 }
+
+/**
+ * Start discovery for an unnumbered peer, or null when the raw socket cannot be opened: the peer can
+ * still come up if the neighbour connects to us, so this logs and carries on rather than failing.
+ */
+export function startDiscovery(opts: DiscoveryOptions, peer: string): LinkLocalDiscovery | null {
+  const d = new LinkLocalDiscovery(opts);
+  try {
+    d.start();
+    return d;
+  } catch (err) {
+    opts.log.error({ peer, device: opts.device, err: (err as Error).message }, 'neighbour discovery failed: unnumbered peer stays passive');
+    return null;
+  }
+}

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 
 export function run(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean } = {}): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', input: opts.input, stdio: ['pipe', 'pipe', 'pipe'] });
+    return execFileSync(cmd, args, { encoding: 'utf8', input: opts.input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
   } catch (err) {
     if (opts.allowFail) return '';
     const e = err as { stderr?: string; message: string };
