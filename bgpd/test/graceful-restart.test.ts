@@ -145,7 +145,8 @@ router bgp 65001
     }
   }, 150_000);
 
-  it('helper: FRR bgpd killed and restarted, we keep all its routes through the restart and after End-of-RIB', async () => {
+  /** FRR peering with our speaker, every FRR route in our FIB, and a record of the routes we remove. */
+  async function frrSession() {
     const { us, them } = pair();
     const frr = await startFrr(them, { config: frrConf(NETS4, NETS6) });
     cleanup.push(() => frr.stop({ cleanup: true }));
@@ -156,8 +157,12 @@ router bgp 65001
     const all = [...NETS4, ...NETS6];
     await waitUntil('we have every FRR route', () => all.every((p) => fib.has(p)), 20_000, () => JSON.stringify([...fib.keys()]));
     const removed: string[] = [];
-    const off = speaker.onRoutes((cs) => { for (const c of cs) if (!c.nextHops.length) removed.push(c.prefix); });
-    cleanup.push(off);
+    cleanup.push(speaker.onRoutes((cs) => { for (const c of cs) if (!c.nextHops.length) removed.push(c.prefix); }));
+    return { them, frr, speaker, fib, all, removed };
+  }
+
+  it('helper: FRR bgpd killed and restarted, we keep all its routes through the restart and after End-of-RIB', async () => {
+    const { them, frr, speaker, fib, all, removed } = await frrSession();
     const flapsBefore = speaker.neighbor('frr').flaps.length;
 
     // FRR restarts without 203.0.113.0/24 and 2001:db8:2::/48: End-of-RIB must remove exactly those.
@@ -179,17 +184,7 @@ router bgp 65001
   }, 120_000);
 
   it('helper: the restarted peer reconnects before we saw the old connection die; its OPEN replaces the session, routes stay', async () => {
-    const { us, them } = pair();
-    const frr = await startFrr(them, { config: frrConf(NETS4, NETS6) });
-    cleanup.push(() => frr.stop({ cleanup: true }));
-    const { speaker, fib } = startSpeaker(us, OURS);
-    cleanup.push(() => speaker.stop());
-    await speaker.start();
-    await waitEstablished(speaker, 'frr');
-    const all = [...NETS4, ...NETS6];
-    await waitUntil('we have every FRR route', () => all.every((p) => fib.has(p)), 20_000);
-    const removed: string[] = [];
-    cleanup.push(speaker.onRoutes((cs) => { for (const c of cs) if (!c.nextHops.length) removed.push(c.prefix); }));
+    const { them, frr, speaker, fib, all, removed } = await frrSession();
     // A box that reboots sends no FIN or RST for the old connection: drop them on the way out.
     const rules = [['-p', 'tcp', '--tcp-flags', 'FIN', 'FIN', '-j', 'DROP'], ['-p', 'tcp', '--tcp-flags', 'RST', 'RST', '-j', 'DROP']];
     for (const r of rules) them.exec('iptables', ['-A', 'OUTPUT', ...r]);
