@@ -299,25 +299,23 @@ async function runOurs(n: number, msgs: Uint8Array[]): Promise<Result> {
 const FRR_RECEIVER = `router bgp 65000\n bgp router-id 10.0.0.1\n no bgp ebgp-requires-policy\n neighbor 10.0.0.2 remote-as 65002\n neighbor 10.0.0.2 passive\n neighbor 10.0.0.2 timers 60 240\n address-family ipv4 unicast\n  neighbor 10.0.0.2 activate\n exit-address-family\n`;
 const BIRD_FEED = 'protocol bgp feed { local 10.0.0.1 as 65000; neighbor 10.0.0.2 as 65002; passive on; hold time 240; ipv4 { import all; export none; }; }\n';
 
-async function runBird(n: number, msgs: Uint8Array[]): Promise<Result> {
+/**
+ * One anchor run: start the daemon in a fresh receiver namespace (`start` returns the PIDs whose peak
+ * RSS counts, the first being the one whose CPU counts), feed it, wait until `done` says every prefix
+ * is there (it gets the feed's `check`, which fails fast on a NOTIFICATION or a close), then read RSS
+ * and CPU. Namespaces and daemons go away whatever happens.
+ */
+async function runAnchor(msgs: Uint8Array[], start: (rx: Netns) => Promise<number[]>, done: (rx: Netns, check: () => void) => Promise<number>): Promise<Result> {
   const { rx, tx } = topo();
   try {
-    const bird = await startBird(rx, {
-      config: `router id 10.0.0.1;\nprotocol device {}\n${BIRD_FEED}`,
-    });
-    cleanups.push(() => bird.stop({ cleanup: true }));
-    const pid = Number(readFileSync(`${bird.runDir}/bird.pid`, 'utf8').trim());
-    const cpu0 = cpuSeconds(pid);
+    const pids = await start(rx);
+    const cpu0 = cpuSeconds(pids[0]!);
     const { t0, sock, check } = await feed(tx, msgs);
-    const t1 = await pollUntil(() => {
-      check();
-      const m = /Routes:\s+(\d+) imported/.exec(bird.birdc('show protocols all feed'));
-      return Number(m?.[1] ?? 0) >= n;
-    }, 180_000, 5, true);
-    const rss = vmHwmKb(pid) / 1024;
-    const cpu = cpuSeconds(pid) - cpu0;
+    const t1 = await done(rx, check);
+    const rssMb = pids.reduce((sum, pid) => sum + vmHwmKb(pid), 0) / 1024;
+    const cpu = cpuSeconds(pids[0]!) - cpu0;
     sock.destroy();
-    return { seconds: (t1 - t0) / 1000, rssMb: rss, cpuSeconds: cpu };
+    return { seconds: (t1 - t0) / 1000, rssMb, cpuSeconds: cpu };
   } finally {
     await runCleanups();
     tx.destroy();
@@ -325,57 +323,57 @@ async function runBird(n: number, msgs: Uint8Array[]): Promise<Result> {
   }
 }
 
-async function runFrr(n: number, msgs: Uint8Array[]): Promise<Result> {
-  const { rx, tx } = topo();
-  try {
-    const frr = await startFrr(rx, {
-      config: FRR_RECEIVER,
-    });
-    cleanups.push(() => frr.stop({ cleanup: true }));
-    const pid = Number(readFileSync(`${frr.runDir}/bgpd.pid`, 'utf8').trim());
-    const cpu0 = cpuSeconds(pid);
-    const { t0, sock, check } = await feed(tx, msgs);
-    const t1 = await pollUntil(() => {
-      check();
-      const j = frr.vtyshJson<{ ipv4Unicast?: { peers?: Record<string, { pfxRcd?: number }> } }>('show bgp summary json');
-      return (j.ipv4Unicast?.peers?.['10.0.0.2']?.pfxRcd ?? 0) >= n;
-    }, 180_000, 5, true);
-    const rss = vmHwmKb(pid) / 1024;
-    const cpu = cpuSeconds(pid) - cpu0;
-    sock.destroy();
-    return { seconds: (t1 - t0) / 1000, rssMb: rss, cpuSeconds: cpu };
-  } finally {
-    await runCleanups();
-    tx.destroy();
-    rx.destroy();
-  }
+const pidFile = (dir: string, name: string): number => Number(readFileSync(`${dir}/${name}.pid`, 'utf8').trim());
+
+/** RIB time: poll the daemon's own count, at intervals growing with the elapsed time (it answers on the loading thread). */
+const ribDone = (count: () => number, n: number) => (_rx: Netns, check: () => void): Promise<number> =>
+  pollUntil(() => {
+    check();
+    return count() >= n;
+  }, 180_000, 5, true);
+
+async function startBirdIn(rx: Netns, kernel: boolean): Promise<{ bird: Awaited<ReturnType<typeof startBird>>; pids: number[] }> {
+  const bird = await startBird(rx, {
+    config: `router id 10.0.0.1;\nprotocol device {}\n${kernel ? 'protocol kernel { ipv4 { export all; }; }\n' : ''}${BIRD_FEED}`,
+  });
+  cleanups.push(() => bird.stop({ cleanup: true }));
+  return { bird, pids: [pidFile(bird.runDir, 'bird')] };
 }
 
-async function runGobgp(n: number, msgs: Uint8Array[]): Promise<Result> {
-  const { rx, tx } = topo();
-  try {
+async function startFrrIn(rx: Netns, withZebra: boolean): Promise<{ frr: Awaited<ReturnType<typeof startFrr>>; pids: number[] }> {
+  const frr = await startFrr(rx, { config: FRR_RECEIVER });
+  cleanups.push(() => frr.stop({ cleanup: true }));
+  return { frr, pids: [pidFile(frr.runDir, 'bgpd'), ...(withZebra ? [pidFile(frr.runDir, 'zebra')] : [])] };
+}
+
+function runBird(n: number, msgs: Uint8Array[]): Promise<Result> {
+  let count = (): number => 0;
+  return runAnchor(msgs, async (rx) => {
+    const { bird, pids } = await startBirdIn(rx, false);
+    count = () => Number(/Routes:\s+(\d+) imported/.exec(bird.birdc('show protocols all feed'))?.[1] ?? 0);
+    return pids;
+  }, (rx, check) => ribDone(count, n)(rx, check));
+}
+
+function runFrr(n: number, msgs: Uint8Array[]): Promise<Result> {
+  let count = (): number => 0;
+  return runAnchor(msgs, async (rx) => {
+    const { frr, pids } = await startFrrIn(rx, false);
+    count = () => frr.vtyshJson<{ ipv4Unicast?: { peers?: Record<string, { pfxRcd?: number }> } }>('show bgp summary json').ipv4Unicast?.peers?.['10.0.0.2']?.pfxRcd ?? 0;
+    return pids;
+  }, (rx, check) => ribDone(count, n)(rx, check));
+}
+
+function runGobgp(n: number, msgs: Uint8Array[]): Promise<Result> {
+  let count = (): number => 0;
+  return runAnchor(msgs, async (rx) => {
     const g = await startGobgp(rx, {
       config: `[global.config]\n  as = 65000\n  router-id = "10.0.0.1"\n  port = 179\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "10.0.0.2"\n    peer-as = 65002\n  [neighbors.timers.config]\n    hold-time = 240\n  [neighbors.transport.config]\n    passive-mode = true\n  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "ipv4-unicast"\n`,
     });
     cleanups.push(() => g.stop({ cleanup: true }));
-    const pidOut = rx.exec('pgrep', ['-n', 'gobgpd']).trim();
-    const pid = Number(pidOut.split('\n').at(-1));
-    const cpu0 = cpuSeconds(pid);
-    const { t0, sock, check } = await feed(tx, msgs);
-    const t1 = await pollUntil(() => {
-      check();
-      const m = /Destination:\s*(\d+)/i.exec(g.gobgp('global', 'rib', 'summary', '-a', 'ipv4'));
-      return Number(m?.[1] ?? 0) >= n;
-    }, 180_000, 5, true);
-    const rss = vmHwmKb(pid) / 1024;
-    const cpu = cpuSeconds(pid) - cpu0;
-    sock.destroy();
-    return { seconds: (t1 - t0) / 1000, rssMb: rss, cpuSeconds: cpu };
-  } finally {
-    await runCleanups();
-    tx.destroy();
-    rx.destroy();
-  }
+    count = () => Number(/Destination:\s*(\d+)/i.exec(g.gobgp('global', 'rib', 'summary', '-a', 'ipv4'))?.[1] ?? 0);
+    return [Number(rx.exec('pgrep', ['-n', 'gobgpd']).trim().split('\n').at(-1))];
+  }, (rx, check) => ribDone(count, n)(rx, check));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -428,44 +426,14 @@ async function runOursFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
 }
 
 async function runBirdFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
-  const { rx, tx } = topo();
-  try {
-    const bird = await startBird(rx, {
-      config: `router id 10.0.0.1;\nprotocol device {}\nprotocol kernel { ipv4 { export all; }; }\n${BIRD_FEED}`,
-    });
-    cleanups.push(() => bird.stop({ cleanup: true }));
-    const pid = Number(readFileSync(`${bird.runDir}/bird.pid`, 'utf8').trim());
-    const { t0, sock } = await feed(tx, msgs);
-    const t1 = await pollKernel(rx, 12, n, 180_000); // RTPROT_BIRD
-    const rss = vmHwmKb(pid) / 1024;
-    sock.destroy();
-    return { seconds: (t1 - t0) / 1000, ribSeconds: NaN, rssMb: rss };
-  } finally {
-    await runCleanups();
-    tx.destroy();
-    rx.destroy();
-  }
+  const r = await runAnchor(msgs, async (rx) => (await startBirdIn(rx, true)).pids, (rx) => pollKernel(rx, 12, n, 180_000)); // RTPROT_BIRD
+  return { ...r, ribSeconds: NaN };
 }
 
 async function runFrrFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
-  const { rx, tx } = topo();
-  try {
-    const frr = await startFrr(rx, {
-      config: FRR_RECEIVER,
-    });
-    cleanups.push(() => frr.stop({ cleanup: true }));
-    const pid = Number(readFileSync(`${frr.runDir}/bgpd.pid`, 'utf8').trim());
-    const { t0, sock } = await feed(tx, msgs);
-    const t1 = await pollKernel(rx, 186, n, 180_000); // RTPROT_BGP, installed by zebra
-    const zebraPid = Number(readFileSync(`${frr.runDir}/zebra.pid`, 'utf8').trim());
-    const rss = (vmHwmKb(pid) + vmHwmKb(zebraPid)) / 1024;
-    sock.destroy();
-    return { seconds: (t1 - t0) / 1000, ribSeconds: NaN, rssMb: rss };
-  } finally {
-    await runCleanups();
-    tx.destroy();
-    rx.destroy();
-  }
+  // RTPROT_BGP, installed by zebra; RSS is bgpd's plus zebra's.
+  const r = await runAnchor(msgs, async (rx) => (await startFrrIn(rx, true)).pids, (rx) => pollKernel(rx, 186, n, 180_000));
+  return { ...r, ribSeconds: NaN };
 }
 
 function median(xs: Result[]): Result {
