@@ -30,7 +30,7 @@
       # bfd/'s addon: a thread that owns the BFD UDP sockets, transmits on schedule, reads TTLs for GTSM
       # and runs detection timers (native/bfd/engine.h says why).
       "target_name": "uplink_bfd",
-      "sources": ["native/bfd/addon.cc", "native/bfd/engine.cc"],
+      "sources": ["native/bfd/addon.cc", "native/bfd/engine.cc", "native/netlink/netns.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

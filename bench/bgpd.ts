@@ -4,13 +4,16 @@
 // inside the namespace, so its RSS is its own), BIRD 2, FRR and GoBGP, in the same run. RIB counts are
 // read with birdc / vtysh / gobgp; FIB counts from the kernel (`ip route show proto P`) for our speaker
 // -> FibReconciler, BIRD's kernel protocol and FRR's zebra (GoBGP has no FIB here: no zebra link).
-// Peak RSS is VmHWM of the receiving process (FRR FIB: bgpd + zebra).
+// Peak RSS is VmHWM of the receiving process (FRR FIB: bgpd + zebra). CPU is every thread's time
+// on CPU (schedstat, ns; our receiver: process.cpuUsage()). Probed figures (anchors' RIB, every FIB)
+// are the midpoint between the last missed probe and the hit (see pollUntil); our RIB time is taken
+// in the receiver. BENCH_DEBUG=1 prints where our receiver's time went (first UPDATE, decision passes).
 //
 // Usage: node dist/bench/bgpd.js [sizes...]   (default 10000 100000 500000; 100k runs 3 times, median)
 // Env: BENCH_ONLY=uplink,bird,...  BENCH_REPEAT=n (100k)  BENCH_NO_FIB=1  BENCH_FIB_WHOLE=1 (the FIB
 // glue of the first release: whole set per batch; uplinkd now sends deltas, as the default here)  BENCH_NODE_ARGS='--cpu-prof ...'
 // Internal: node dist/bench/bgpd.js --receiver N [--fib]   (our speaker as the receiver)
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { Netns, link } from '../test/harness/netns.js';
@@ -41,8 +44,10 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
   });
   const s = new BgpSpeaker(cfg, { log });
   let fibCount = 0;
-  s.onRoutes((c) => (fibCount += c.length));
+  // What the agent subscribes to (the columnar batches; FibChange objects are built only on request).
+  s.rib.onFibBatch((b) => (fibCount += b.size));
   const fib = withFib ? await fibGlue(s) : null;
+  const trace = process.env.BENCH_DEBUG ? traceRib(s.rib) : null;
   await s.start();
   process.stdout.write('ready\n');
   const cpu0 = process.cpuUsage();
@@ -57,11 +62,12 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
   const done = now();
   const hwm = vmHwmKb(process.pid);
   const c = process.cpuUsage(cpu0);
-  process.stdout.write(`${JSON.stringify({ done, first, hwmKb: hwm, fib: fibCount, cpuS: (c.user + c.system) / 1e6, idleKb })}\n`);
+  process.stdout.write(`${JSON.stringify({ done, first, hwmKb: hwm, fib: fibCount, cpuS: (c.user + c.system) / 1e6, idleKb, ...(trace ? { trace } : {}) })}\n`);
   if (fib) {
     // The parent counts the kernel's routes; it says when to stop (and reads VmHWM after).
     await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
-    process.stdout.write(`${JSON.stringify({ hwmKbFib: vmHwmKb(process.pid) })}\n`);
+    const cf = process.cpuUsage(cpu0);
+    process.stdout.write(`${JSON.stringify({ hwmKbFib: vmHwmKb(process.pid), cpuSFib: (cf.user + cf.system) / 1e6 })}\n`);
     await fib.stop();
   }
   await s.stop({ graceful: true });
@@ -69,14 +75,35 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
 }
 
 /**
+ * BENCH_DEBUG: where the receiver's time goes (absolute ms, same clock as the feeder's t0): the first
+ * UPDATE stored, and each decision pass (start, end, prefixes changed).
+ */
+function traceRib(rib: import('../bgpd/rib/rib.js').Rib): { firstAnnounce: number; flushes: [number, number, number][] } {
+  const t = { firstAnnounce: 0, flushes: [] as [number, number, number][] };
+  const announce = rib.announce.bind(rib);
+  const flush = rib.flush.bind(rib);
+  rib.announce = (...a) => {
+    t.firstAnnounce ||= now();
+    return announce(...a);
+  };
+  rib.flush = () => {
+    const s0 = now();
+    const n0 = rib.locRibSize;
+    flush();
+    t.flushes.push([s0, now(), rib.locRibSize - n0]);
+  };
+  return t;
+}
+
+/**
  * Speaker -> FibReconciler in this (the receiver's) namespace, exactly as uplinkd wires it: each
- * Loc-RIB batch goes through uplinkd/bgp-bridge.ts `ribDelta` (RFC 8950 RTA_VIA for IPv6 next hops of
- * IPv4 routes, onlink for link-local) into `applyChanges`. BENCH_FIB_WHOLE=1 hands the reconciler the
+ * columnar Loc-RIB batch goes through uplinkd/bgp-bridge.ts `ribPrefixDelta` (RFC 8950 RTA_VIA for IPv6
+ * next hops of IPv4 routes, onlink for link-local) into `applyPrefixes`. BENCH_FIB_WHOLE=1 hands the reconciler the
  * whole set per batch instead (setDesired, the bridge before the delta path), for comparison.
  */
 async function fibGlue(s: import('../bgpd/speaker.js').BgpSpeaker): Promise<{ stop: () => Promise<void> }> {
   const { FibReconciler } = await import('../routes/reconciler.js');
-  const { ribDelta } = await import('../uplinkd/bgp-bridge.js');
+  const { ribDelta, ribPrefixDelta } = await import('../uplinkd/bgp-bridge.js');
   type Route = import('../routes/netlink/types.js').Route;
   const whole = process.env.BENCH_FIB_WHOLE === '1';
   const rec = new FibReconciler({ resyncIntervalMs: 0 });
@@ -87,21 +114,24 @@ async function fibGlue(s: import('../bgpd/speaker.js').BgpSpeaker): Promise<{ st
   // acked the last one (the parent does not show a receiver's output).
   const debugFile = process.env.BENCH_FIB_DEBUG;
   const debug = debugFile ? { first: 0, acked: 0, batches: 0 } : null;
-  s.onRoutes((changes) => {
-    const { upserts, removals } = ribDelta(changes);
-    if (debug) {
-      debug.first ||= now();
-      debug.batches++;
-    }
-    if (!whole) {
-      const p = rec.applyChanges('rib', upserts, removals);
+  if (!whole) {
+    s.rib.onFibBatch((batch) => {
+      if (debug) {
+        debug.first ||= now();
+        debug.batches++;
+      }
+      const p = rec.applyPrefixes('rib', ribPrefixDelta(batch));
       if (debug) void p.then(() => (debug.acked = now()));
-      return void p.catch(fail);
-    }
-    for (const r of removals) rib.delete(r.dst);
-    for (const r of upserts) rib.set(r.dst, r);
-    void rec.setDesired('rib', [...rib.values()]).catch(fail);
-  });
+      void p.catch(fail);
+    });
+  } else {
+    s.onRoutes((changes) => {
+      const { upserts, removals } = ribDelta(changes);
+      for (const r of removals) rib.delete(r.dst);
+      for (const r of upserts) rib.set(r.dst, r);
+      void rec.setDesired('rib', [...rib.values()]).catch(fail);
+    });
+  }
   return {
     stop: () => {
       if (debug && debugFile) appendFileSync(debugFile, `fib: ${debug.batches} batches, first at ${debug.first.toFixed(1)}, last acked ${(debug.acked - debug.first).toFixed(1)} ms later\n`);
@@ -111,14 +141,21 @@ async function fibGlue(s: import('../bgpd/speaker.js').BgpSpeaker): Promise<{ st
 }
 
 /**
- * CPU seconds (user + system) a process has used, from /proc/PID/stat (fields 14 and 15, in clock
- * ticks of 1/100 s). The machine is shared: wall time measures the load as much as the receiver, CPU
- * time the receiver's own work.
+ * CPU seconds a process has used, all its threads: the sum of /proc/PID/task/TID/schedstat's first
+ * field (time on CPU, ns). /proc/PID/stat's utime + stime come in ticks of 10 ms, coarser than BIRD's
+ * whole 100k load (~0.03 s), so a ratio against it was mostly rounding. Our receiver reports
+ * process.cpuUsage() (every thread, µs): the same measure.
  */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read: its time is gone from the process's count too.
+    }
+  }
+  return ns / 1e9;
 }
 
 function vmRssKb(pid: number): number {
@@ -235,13 +272,24 @@ interface Feed {
  * `relative`: wait max(intervalMs, 2% of the time so far) between probes. The anchors are probed
  * through their CLI (birdc, vtysh, gobgp), which the daemon answers on the thread that is loading the
  * table: probing every 5 ms through a long load (GoBGP 500k: minutes) slowed the anchor itself.
- * The error this adds to a figure is at most 2% (plus one probe).
+ *
+ * The figure is the midpoint between the end of the last probe that missed and the moment the hit
+ * was seen (a probe may return that moment itself, e.g. before a slow confirming count): the target was
+ * reached somewhere in that gap, so taking its end (as before) overstated every probed receiver by
+ * half a probe period plus the probe's own run time (birdc: a process spawn, ~5 ms; the kernel count
+ * at 500k: ~0.3 s), while our speaker's RIB time is taken in-process to the millisecond.
  */
-async function pollUntil(probe: () => boolean, timeoutMs: number, intervalMs: number, relative = false): Promise<number> {
+async function pollUntil(probe: () => boolean | number, timeoutMs: number, intervalMs: number, relative = false): Promise<number> {
   const start = Date.now();
   const deadline = start + timeoutMs;
+  let missed = 0;
   for (;;) {
-    if (probe()) return now();
+    const hit = probe();
+    if (hit !== false) {
+      const at = hit === true ? now() : hit;
+      return missed ? (missed + at) / 2 : at;
+    }
+    missed = now();
     if (Date.now() > deadline) throw new Error('receiver did not reach the prefix count in time');
     await sleep(relative ? Math.max(intervalMs, (Date.now() - start) * 0.02) : intervalMs);
   }
@@ -263,8 +311,8 @@ interface Result {
 }
 
 function topo(): { rx: Netns; tx: Netns } {
-  const rx = Netns.create('ulp');
-  const tx = Netns.create('ulp');
+  const rx = Netns.create('ulq');
+  const tx = Netns.create('ulq');
   link(rx, 'eth0', tx, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
   return { rx, tx };
 }
@@ -286,8 +334,12 @@ async function runOurs(n: number, msgs: Uint8Array[]): Promise<Result> {
     // Let the receiver exit on its own (it writes profiles on exit) before the namespace is torn down.
     await pollUntil(() => child.exitCode !== null, 10_000, 20).catch(() => undefined);
     const line = out.split('\n').find((l) => l.includes('"done"'))!;
-    const r = JSON.parse(line) as { done: number; first: number; hwmKb: number; cpuS: number; idleKb: number };
-    if (process.env.BENCH_DEBUG) console.error(`uplink ${n}: first prefix after ${(r.first - t0).toFixed(1)} ms, all after ${(r.done - t0).toFixed(1)} ms`);
+    const r = JSON.parse(line) as { done: number; first: number; hwmKb: number; cpuS: number; idleKb: number; trace?: { firstAnnounce: number; flushes: [number, number, number][] } };
+    if (process.env.BENCH_DEBUG) {
+      const tr = r.trace;
+      const passes = tr ? tr.flushes.map(([a, b, c]) => `${(a - t0).toFixed(1)}+${(b - a).toFixed(1)}ms:${c}`).join(' ') : '';
+      console.error(`uplink ${n}: first UPDATE stored after ${tr ? (tr.firstAnnounce - t0).toFixed(1) : '?'} ms, first prefix in Loc-RIB after ${(r.first - t0).toFixed(1)} ms, all after ${(r.done - t0).toFixed(1)} ms; passes ${passes}`);
+    }
     return { seconds: (r.done - t0) / 1000, rssMb: r.hwmKb / 1024, cpuSeconds: r.cpuS, idleMb: r.idleKb / 1024 };
   } finally {
     tx.destroy();
@@ -301,7 +353,7 @@ const BIRD_FEED = 'protocol bgp feed { local 10.0.0.1 as 65000; neighbor 10.0.0.
 
 /**
  * One anchor run: start the daemon in a fresh receiver namespace (`start` returns the PIDs whose peak
- * RSS counts, the first being the one whose CPU counts), feed it, wait until `done` says every prefix
+ * RSS and CPU count, summed), feed it, wait until `done` says every prefix
  * is there (it gets the feed's `check`, which fails fast on a NOTIFICATION or a close), then read RSS
  * and CPU. Namespaces and daemons go away whatever happens.
  */
@@ -309,11 +361,12 @@ async function runAnchor(msgs: Uint8Array[], start: (rx: Netns) => Promise<numbe
   const { rx, tx } = topo();
   try {
     const pids = await start(rx);
-    const cpu0 = cpuSeconds(pids[0]!);
+    const cpuOf = (): number => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const cpu0 = cpuOf();
     const { t0, sock, check } = await feed(tx, msgs);
     const t1 = await done(rx, check);
     const rssMb = pids.reduce((sum, pid) => sum + vmHwmKb(pid), 0) / 1024;
-    const cpu = cpuSeconds(pids[0]!) - cpu0;
+    const cpu = cpuOf() - cpu0;
     sock.destroy();
     return { seconds: (t1 - t0) / 1000, rssMb, cpuSeconds: cpu };
   } finally {
@@ -379,8 +432,9 @@ function runGobgp(n: number, msgs: Uint8Array[]): Promise<Result> {
 // ------------------------------------------------------------------------------------------------
 // FIB: Established -> every prefix in the receiver namespace's kernel table. The same probe for every
 // receiver: a cheap look-up of the last prefix sent, then a full count of the protocol's routes
-// (`ip -o route show proto P | wc -l`); the time taken is the end of the count that reached n, so the
-// dump's own cost is included (conservatively, alike for all).
+// (`ip -o route show proto P | wc -l`) that must confirm n; the time taken is when the look-up saw the
+// last prefix (midpoint with the previous miss, see pollUntil), not the end of the count: the dump
+// takes ~0.3 s at 500k, which used to be added to every receiver's figure alike.
 
 const LAST = (n: number): string => {
   const a = (((11 << 24) >>> 0) + (n - 1) * 256) >>> 0;
@@ -391,7 +445,9 @@ async function pollKernel(ns: Netns, proto: number, n: number, timeoutMs: number
   const last = LAST(n);
   return pollUntil(() => {
     if (!ns.exec('ip', ['-4', 'route', 'show', last, 'proto', String(proto)]).trim()) return false;
-    return Number(ns.exec('sh', ['-c', `ip -o -4 route show proto ${proto} | wc -l`]).trim()) >= n;
+    // The last prefix sent is there: the time is now, if the full count (slow at 500k) confirms it.
+    const seen = now();
+    return Number(ns.exec('sh', ['-c', `ip -o -4 route show proto ${proto} | wc -l`]).trim()) >= n ? seen : false;
   }, timeoutMs, 20);
 }
 
@@ -417,8 +473,8 @@ async function runOursFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
     sock.destroy();
     await pollUntil(() => child.exitCode !== null, 10_000, 20).catch(() => undefined);
     const r = JSON.parse(out.split('\n').find((l) => l.includes('"done"'))!) as { done: number };
-    const h = JSON.parse(out.split('\n').find((l) => l.includes('hwmKbFib'))!) as { hwmKbFib: number };
-    return { seconds: (t1 - t0) / 1000, ribSeconds: (r.done - t0) / 1000, rssMb: h.hwmKbFib / 1024 };
+    const h = JSON.parse(out.split('\n').find((l) => l.includes('hwmKbFib'))!) as { hwmKbFib: number; cpuSFib: number };
+    return { seconds: (t1 - t0) / 1000, ribSeconds: (r.done - t0) / 1000, rssMb: h.hwmKbFib / 1024, cpuSeconds: h.cpuSFib };
   } finally {
     tx.destroy();
     rx.destroy();
@@ -502,12 +558,16 @@ async function main(): Promise<void> {
       const r = median(rs);
       fib.set(name, r);
       console.log(`bench bgpd ${label} ${name} time-to-fib: ${r.seconds.toFixed(3)} s${repeat > 1 ? ` (median of ${repeat})` : ''}`);
+      // CPU (user + system, so the kernel's route inserts done in the receiver's netlink calls count)
+      // is steadier than wall time on a shared machine.
+      if (r.cpuSeconds !== undefined) console.log(`bench bgpd ${label} ${name} fib-cpu: ${r.cpuSeconds.toFixed(3)} s${name === 'frr' ? ' (bgpd + zebra)' : ''}`);
       console.log(`bench bgpd ${label} ${name} peak-rss-with-fib: ${r.rssMb.toFixed(1)} MB${name === 'frr' ? ' (bgpd + zebra)' : ''}`);
     }
     const oursFib = fib.get('uplink');
     for (const other of ['bird', 'frr']) {
       const o = fib.get(other);
       if (oursFib && o) console.log(`bench bgpd ${label} uplink/${other} fib time ratio: ${(oursFib.seconds / o.seconds).toFixed(2)} x`);
+      if (oursFib?.cpuSeconds && o?.cpuSeconds) console.log(`bench bgpd ${label} uplink/${other} fib cpu ratio: ${(oursFib.cpuSeconds / o.cpuSeconds).toFixed(2)} x`);
     }
     console.log(`bench bgpd ${label} messages: ${msgs.length} UPDATEs`);
   }

@@ -1,10 +1,16 @@
 // Lab runner figures from one run: build time of the default fabric (FRR spines/ToRs, plain nodes),
 // time to BGP convergence, the idempotent re-`up` check, a link drill, and teardown.
-// Scale (issue 8's `scale` drill): N agent nodes in racks of up to 12 (uplinkd, one process each with
-// LEAN_AGENT_FLAGS, one shared embedded datastore), one pod per node through the CNI plugin, and
-// the time until every node's kernel routes every other node's block (reachable), then over both
-// ToRs (ECMP); agents' RSS from /proc. UPLINK_BENCH_LAB_NODES (default 50 = 5 racks x 10) sets the
-// size, 0 skips it; UPLINK_BENCH_LAB_LEAN=0 runs the agents without the Node flags.
+// Scale (issue 8's `scale` drill): N agent nodes in racks of up to 12 (one shared embedded
+// datastore), one pod per node through the CNI plugin, and the time until every node's kernel routes
+// every other node's block (reachable), then over both ToRs (ECMP); agents' RSS and CPU from /proc.
+// Two agent modes, same lab: `separate` (one uplinkd per node inside its namespace, LEAN_AGENT_FLAGS)
+// and `shared` (`up --shared-agents`: one uplinkd process on the host hosting every node's agent,
+// each in its node's namespace); `shared-vs-separate` lines are their ratios.
+//   UPLINK_BENCH_LAB_NODES        scale size, default 50 (5 racks x 10); 0 skips the scale part
+//   UPLINK_BENCH_LAB_MODES        default "separate,shared"
+//   UPLINK_BENCH_LAB_SHARED_MORE  further sizes in shared mode only, e.g. "100,150" (default none)
+//   UPLINK_BENCH_LAB_DEFAULT=0    skip the default-fabric part
+//   UPLINK_BENCH_LAB_LEAN=0       separate agents without the Node flags
 // Anchor: the 9 s BGP hold time of the generated configs — the link drill's session-loss time is
 // reported as a ratio to it (well below 1 means carrier loss, not the hold timer, ended the session).
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -68,6 +74,11 @@ async function main(): Promise<void> {
 }
 
 const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+/** utime + stime of a process, in seconds (USER_HZ 100). */
+const cpuS = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 
 /** Other nodes' /26 blocks in `ns`'s kernel over at least `paths` next hops (own block: blackhole). */
 function blocksRouted(ns: string, paths: number): number {
@@ -75,29 +86,40 @@ function blocksRouted(ns: string, paths: number): number {
   return j.filter((r) => r.dst.endsWith('/26') && r.type !== 'blackhole' && (r.nexthops?.length ?? (r.gateway ? 1 : 0)) >= paths).length;
 }
 
-async function scale(nodes: number, lean: boolean): Promise<void> {
+type Mode = 'separate' | 'shared';
+interface ScaleFigures { nodes: number; upMs: number; bgpMs: number; reachMs: number | undefined; ecmpMs: number | undefined; rssTotalMiB: number; rssPerNodeMiB: number; cpuS: number }
+
+async function scale(nodes: number, mode: Mode, lean: boolean): Promise<ScaleFigures> {
   const racks = Math.max(2, Math.ceil(nodes / 12));
   const perRack = Math.ceil(nodes / racks);
-  const out = mkdtempSync(join(tmpdir(), 'ulq-scale-'));
+  const out = mkdtempSync(join(tmpdir(), 'ulm-scale-'));
   chmodSync(out, 0o755);
-  const opts: LabOptions = { prefix: `ulqs${randomBytes(2).toString('hex')}`, stateDir: join(out, '.state'), ...(lean ? { agentNodeFlags: LEAN_AGENT_FLAGS } : {}) };
-  const file = writeLab(scaleFabric({ racks, perRack }), join(out, 'lab'), { agent: { root: join(out, 'agents') } });
-  const drill = (text: string): void => console.log(`drill scale: ${text}`);
+  const shared = mode === 'shared';
+  const opts: LabOptions = {
+    prefix: `ulms${randomBytes(2).toString('hex')}`, stateDir: join(out, '.state'),
+    ...(shared ? { sharedAgents: true } : lean ? { agentNodeFlags: LEAN_AGENT_FLAGS } : {}),
+  };
+  const file = writeLab(scaleFabric({ racks, perRack, wide: racks * perRack > 100 }), join(out, 'lab'), { agent: { root: join(out, 'agents') } });
+  const n = racks * perRack;
+  const tag = `scale-${mode}-${n}`;
+  const drill = (text: string): void => console.log(`drill scale: ${mode} ${n}: ${text}`);
   try {
     const t0 = performance.now();
     await up(file, opts);
-    line('scale-nodes', racks * perRack, `agent nodes (${racks} racks x ${perRack}, ${2 * racks} ToRs, 2 spines; one uplinkd process each${lean ? `, ${LEAN_AGENT_FLAGS.join(' ')}` : ''})`);
-    line('scale-up', Math.round(performance.now() - t0), 'ms');
+    const upMs = performance.now() - t0;
+    const how = shared ? 'one uplinkd process on the host for every node' : `one uplinkd process per node${lean ? `, ${LEAN_AGENT_FLAGS.join(' ')}` : ''}`;
+    line(`${tag}-nodes`, n, `agent nodes (${racks} racks x ${perRack}, ${2 * racks} ToRs, 2 spines; ${how})`);
+    line(`${tag}-up`, Math.round(upMs), shared ? 'ms (until every agent serves its control socket)' : 'ms');
     await waitBgp(file, opts, 300_000);
-    const tBgp = performance.now() - t0;
-    line('scale-bgp-established', Math.round(tBgp), 'ms (from up start to every session Established)');
+    const bgpMs = performance.now() - t0;
+    line(`${tag}-bgp-established`, Math.round(bgpMs), 'ms (from up start to every session Established)');
     const lab = openLab(file, opts);
     const state = readState(lab.stateDir)!;
-    const agents = Object.values(state.nodes).filter((n) => n.role === 'agent');
+    const agents = Object.values(state.nodes).filter((x) => x.role === 'agent');
     const t1 = performance.now();
     for (const a of agents) addPod(file, a.name, 'p1', opts);
     const tPods = performance.now();
-    line('scale-pods-added', Math.round(tPods - t1), `ms (${agents.length} CNI ADDs, one after another)`);
+    line(`${tag}-pods-added`, Math.round(tPods - t1), `ms (${agents.length} CNI ADDs, one after another)`);
     const want = agents.length - 1;
     // Two figures: every block reachable (some next hop), and the final state (ECMP over both ToRs).
     let reach: number | undefined;
@@ -109,20 +131,25 @@ async function scale(nodes: number, lean: boolean): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
     const fmt = (v: number | undefined): string => (v === undefined ? `NOT within ${limitMs / 1000} s` : `${(v / 1000).toFixed(1)} s`);
-    line('scale-routes-reachable', reach === undefined ? 'none' : Math.round(reach), `ms (last CNI ADD to every node's kernel routing all ${want} other blocks)`);
-    line('scale-routes-ecmp', ecmp === undefined ? 'none' : Math.round(ecmp), 'ms (last CNI ADD to every block over both ToRs on every node)');
-    const rss = agents.map((a) => rssKb(a.procs.find((p) => p.name === 'agent')!.pid));
-    const avgMiB = rss.reduce((x, y) => x + y, 0) / rss.length / 1024;
-    line('scale-agent-rss-avg', Math.round(avgMiB), 'MiB');
-    line('scale-agent-rss-max', Math.round(Math.max(...rss) / 1024), 'MiB');
-    line('scale-agent-rss-total', Math.round(rss.reduce((x, y) => x + y, 0) / 1024), 'MiB');
-    drill(`${agents.length} agent nodes, ${2 * racks} ToRs, 2 spines; every BGP session Established ${(tBgp / 1000).toFixed(1)} s after up started`);
+    line(`${tag}-routes-reachable`, reach === undefined ? 'none' : Math.round(reach), `ms (last CNI ADD to every node's kernel routing all ${want} other blocks)`);
+    line(`${tag}-routes-ecmp`, ecmp === undefined ? 'none' : Math.round(ecmp), 'ms (last CNI ADD to every block over both ToRs on every node)');
+    // One PID per agent node, or the same PID on every node (shared): count each process once.
+    const pids = [...new Set(agents.map((a) => a.procs.find((p) => p.name === 'agent')!.pid))];
+    const rss = pids.map(rssKb);
+    const totalMiB = rss.reduce((x, y) => x + y, 0) / 1024;
+    const cpu = pids.map(cpuS).reduce((x, y) => x + y, 0);
+    line(`${tag}-agent-processes`, pids.length, 'processes');
+    line(`${tag}-agent-rss-total`, Math.round(totalMiB), 'MiB');
+    line(`${tag}-agent-rss-per-node`, (totalMiB / agents.length).toFixed(1), 'MiB');
+    line(`${tag}-agent-cpu`, cpu.toFixed(1), 's (user+system of the agent processes, from start to here)');
+    drill(`${agents.length} agent nodes, ${2 * racks} ToRs, 2 spines; up ${(upMs / 1000).toFixed(1)} s; every BGP session Established ${(bgpMs / 1000).toFixed(1)} s after up started`);
     drill(`every node routes all ${want} other blocks ${fmt(reach)} after the last of ${agents.length} CNI ADDs; over both ToRs (ECMP) ${fmt(ecmp)}`);
-    drill(`uplinkd RSS ${avgMiB.toFixed(0)} MiB avg per agent (${lean ? LEAN_AGENT_FLAGS.join(' ') : 'no Node flags'})`);
+    drill(`uplinkd RSS ${totalMiB.toFixed(0)} MiB in ${pids.length} processes, ${(totalMiB / agents.length).toFixed(1)} MiB per node`);
+    return { nodes: n, upMs, bgpMs, reachMs: reach, ecmpMs: ecmp, rssTotalMiB: totalMiB, rssPerNodeMiB: totalMiB / agents.length, cpuS: cpu };
   } finally {
     const t2 = performance.now();
     await down(file, opts);
-    line('scale-down', Math.round(performance.now() - t2), 'ms');
+    line(`${tag}-down`, Math.round(performance.now() - t2), 'ms');
     rmSync(out, { recursive: true, force: true });
   }
 }
@@ -131,6 +158,25 @@ function execFileSyncText(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8' }) || '[]';
 }
 
-await main();
+if (process.env.UPLINK_BENCH_LAB_DEFAULT !== '0') await main();
 const scaleNodes = Number(process.env.UPLINK_BENCH_LAB_NODES ?? 50);
-if (scaleNodes > 0) await scale(scaleNodes, process.env.UPLINK_BENCH_LAB_LEAN !== '0');
+const modes = (process.env.UPLINK_BENCH_LAB_MODES ?? 'separate,shared').split(',').filter((m): m is Mode => m === 'separate' || m === 'shared');
+const lean = process.env.UPLINK_BENCH_LAB_LEAN !== '0';
+if (scaleNodes > 0) {
+  const got: Partial<Record<Mode, ScaleFigures>> = {};
+  for (const m of modes) got[m] = await scale(scaleNodes, m, lean);
+  const [a, b] = [got.shared, got.separate];
+  if (a && b) {
+    const ratio = (name: string, x: number | undefined, y: number | undefined): void =>
+      line(`scale-shared-vs-separate-${name}`, x === undefined || y === undefined ? 'none' : (x / y).toFixed(2), 'x');
+    ratio('up', a.upMs, b.upMs);
+    ratio('bgp-established', a.bgpMs, b.bgpMs);
+    ratio('routes-reachable', a.reachMs, b.reachMs);
+    ratio('routes-ecmp', a.ecmpMs, b.ecmpMs);
+    ratio('agent-rss-total', a.rssTotalMiB, b.rssTotalMiB);
+    ratio('agent-cpu', a.cpuS, b.cpuS);
+  }
+}
+for (const n of (process.env.UPLINK_BENCH_LAB_SHARED_MORE ?? '').split(',').map(Number).filter((x) => x > 0)) {
+  await scale(n, 'shared', lean);
+}

@@ -77,9 +77,11 @@ export const peerMetrics = {
     lastUpdates.set(p, { in: p.counters.updatesIn, out: p.counters.updatesOut });
   },
   /** Prefix gauges are refreshed on scrape-ish cadence by the speaker (counting is O(peers)). */
-  prefixes(p: PeerLike): void {
-    if (!countSource) return;
-    const c = countSource.counts(p.ribId);
+  prefixes(p: PeerLike, source: CountSource | null = countSource): void {
+    // `source`: the peer's own RIB. Several speakers in one process (uplinkd --config a --config b)
+    // each have a RIB, and `countSource` is only the last one registered.
+    if (!source) return;
+    const c = source.counts(p.ribId);
     for (const stage of ['received', 'accepted', 'advertised'] as const) {
       for (const fam of ['ipv4', 'ipv6']) prefixes.set({ peer: p.name, family: fam, stage }, c[stage][fam] ?? 0);
     }

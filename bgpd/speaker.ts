@@ -83,7 +83,6 @@ export class BgpSpeaker {
   private readonly peers = new Map<string, PeerSession>();
   private readonly dynamic = new Set<string>();
   private localPrefixes: string[] = [];
-  private readonly routeListeners: ((changes: FibChange[]) => void)[] = [];
   private policies = new Map<string, CompiledPolicy>();
   private defaultImport: CompiledPolicy;
   private running = false;
@@ -103,9 +102,6 @@ export class BgpSpeaker {
     peerMetrics.useRib(this.rib);
     this.policies = compileAll(cfg.policies);
     this.defaultImport = defaultImportPolicy(cfg);
-    this.rib.onFib((c) => {
-      for (const l of this.routeListeners) l(c);
-    });
     this.rib.onOutbound((id, batch) => {
       for (const p of this.peers.values()) if (p.ribId === id) p.sendBatch(batch);
     });
@@ -382,11 +378,9 @@ export class BgpSpeaker {
 
   /** Loc-RIB changes for the FIB, batched per event-loop turn; empty nextHops = remove. */
   onRoutes(cb: (changes: FibChange[]) => void): () => void {
-    this.routeListeners.push(cb);
-    return () => {
-      const i = this.routeListeners.indexOf(cb);
-      if (i >= 0) this.routeListeners.splice(i, 1);
-    };
+    // Straight on the RIB: it builds the change objects only while someone listens for them (the
+    // agent's FIB path takes the columnar batches, rib.onFibBatch).
+    return this.rib.onFib(cb);
   }
 
   /** The whole learned table as desired state (for a reconciler's full resync). */
@@ -418,7 +412,7 @@ export class BgpSpeaker {
 
   private neighborStatus(p: PeerSession): NeighborStatus {
     const snap = p.fsm.snapshot();
-    peerMetrics.prefixes(p);
+    peerMetrics.prefixes(p, this.rib);
     return {
       name: p.name,
       address: p.remoteAddress,

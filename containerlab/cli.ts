@@ -31,7 +31,8 @@ const program = new Command('uplink-lab').description('run containerlab topologi
 
 common(program.command('up').description('build the lab (idempotent: a healthy lab is left alone, a broken one rebuilt)'))
   .option('--lean-agents', `run agents with ${LEAN_AGENT_FLAGS.join(' ')} (less memory per agent, for labs of many nodes)`)
-  .action(async (f: CommonFlags & { leanAgents?: boolean }) => {
+  .option('--shared-agents', 'run every agent node\'s uplinkd in one process, each in its node\'s namespace (labs of many nodes; agent-restart and node-removal drills need separate processes)')
+  .action(async (f: CommonFlags & { leanAgents?: boolean; sharedAgents?: boolean }) => {
   // Ctrl-C: stop at the next step, tear down what was built, exit 130. A second Ctrl-C is ignored
   // so the teardown itself is not cut short.
   const ac = new AbortController();
@@ -39,7 +40,7 @@ common(program.command('up').description('build the lab (idempotent: a healthy l
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const r = await up(f.topo, { ...labOpts(f), signal: ac.signal, ...(f.leanAgents ? { agentNodeFlags: LEAN_AGENT_FLAGS } : {}) });
+    const r = await up(f.topo, { ...labOpts(f), signal: ac.signal, ...(f.leanAgents ? { agentNodeFlags: LEAN_AGENT_FLAGS } : {}), ...(f.sharedAgents ? { sharedAgents: true } : {}) });
     console.log(r.action === 'unchanged' ? 'lab is up (unchanged)' : `lab is up (${r.rebuilt ? `rebuilt: ${r.reasons.join('; ')}` : 'built'})`);
   } catch (err) {
     if (err instanceof LabError && err.code === LabErrorCode.Interrupted) {
@@ -125,17 +126,17 @@ common(drill.command('link').description('take NODE:IFACE down, time BGP session
     }
   });
 
+const SILENT_DRILLS: readonly DrillName[] = [DrillName.TorLink, DrillName.TorKill, DrillName.NodeRemoval];
+
 for (const name of Object.values(DrillName)) {
   common(drill.command(name).description(`${name} drill on the lab's agents (see containerlab/drills.ts)`))
     .option('--observe <ms>', 'traffic time after the fault, before the repair')
-    .option('--silent', 'tor-link/tor-kill: carrier stays up, packets are dropped (only hold timer or BFD detect it)')
+    .option('--silent', 'tor-link/tor-kill: carrier stays up, packets are dropped (only hold timer or BFD detect it); node-removal: the node dies without withdrawing (isolated, then uplinkd SIGKILLed)')
     .option('--json', 'print the full result as JSON')
     .action(async (f: CommonFlags & { observe?: string; json?: boolean; silent?: boolean }) => {
       // Only these drills read `silent` (drills.ts); elsewhere it would quietly run the loud drill.
-      // node-removal --silent (the node dies without withdrawing) is in
-      // containerlab/test/drills-more.test.ts until drills.ts takes it over.
-      if (f.silent && name !== DrillName.TorLink && name !== DrillName.TorKill) {
-        throw new LabError(LabErrorCode.Unsupported, `drill ${name} has no --silent variant (tor-link and tor-kill do)`);
+      if (f.silent && !SILENT_DRILLS.includes(name)) {
+        throw new LabError(LabErrorCode.Unsupported, `drill ${name} has no --silent variant (${SILENT_DRILLS.join(', ')} do)`);
       }
       const r = await DRILLS[name](f.topo, { ...labOpts(f), ...(f.observe !== undefined ? { observeMs: Number(f.observe) } : {}), ...(f.silent ? { silent: true } : {}) });
       if (f.json) console.log(JSON.stringify(r, null, 2));

@@ -6,11 +6,12 @@
 //   agent-restart   the node's uplinkd gets SIGTERM and is started again (RFC 4724 GR: no loss)
 //   router-restart  the ToR's FRR is killed and restarted with graceful restart configured
 //   node-removal    a node's agent stops, `uplinkctl node remove` reclaims its blocks everywhere
+//                   (--silent: the node dies without a word: isolated, then uplinkd SIGKILLed)
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { agentConfigFile, agentPaths, removeAgentState } from './agent-state.js';
 import { LabError, LabErrorCode } from './errors.js';
-import { restartNode, stopNode } from './node-control.js';
+import { isolateNode, restartNode, stopNode } from './node-control.js';
 import { addPod, listPods, type PodRecord } from './pods.js';
 import { removePodRecord } from './pod-store.js';
 import { openLab, type Lab, type LabOptions } from './runner.js';
@@ -33,6 +34,8 @@ export interface DrillOptions extends LabOptions {
   /** How long traffic runs after the fault before the repair (must exceed the 9 s hold time). */
   observeMs?: number;
   /**
+   * node-removal: the node dies silently — its namespace drops every packet, then its agent is
+   * SIGKILLed (no NOTIFICATION); its routers notice at hold-timer expiry.
    * tor-link / tor-kill: fail silently — the carrier stays up and packets are dropped (iptables in
    * both namespaces), as with a broken optic or a hung switch. Only the BGP hold timer or BFD can
    * notice; without this a link down is seen at once by the kernel and FRR (carrier loss), and a
@@ -53,13 +56,17 @@ export interface DrillResult {
   sent?: number;
   flows?: FlowResult[];
   /** node-removal: seconds until the blocks were gone from IPAM, every kernel and every ToR. */
-  removal?: { ipamS: number; kernelsS: number; torsS: number; blocks: string[] };
+  /** heldEarly (silent only): kernels and routers still routing the blocks SILENT_EARLY_S after the death. */
+  removal?: { ipamS: number; kernelsS: number; torsS: number; blocks: string[]; heldEarly?: number };
   /** router-restart: routes via the restarting ToR present in the node's kernel, min during / before. */
   /** Router restart: routes via the ToR before, their lowest count, how long they stayed after the kill, when every session was back, the longest dip. */
   routesKept?: { before: number; minDuring: number; keptMs: number; backMs: number; longestDipMs: number };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** node-removal --silent samples the kernels this long after the death: well inside the 9 s hold time. */
+const SILENT_EARLY_S = 3;
 
 interface Scene {
   lab: Lab;
@@ -111,6 +118,17 @@ async function reachable(netns: string, ip: string, timeoutMs: number): Promise<
     if (run('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '1', ip], { allowFail: true }).includes(' 0% packet loss')) return;
     if (Date.now() > deadline) throw new LabError(LabErrorCode.Daemon, `${ip} unreachable from ${netns} after ${timeoutMs} ms`);
     await sleep(300);
+  }
+}
+
+/**
+ * Drills that stop one node's agent need one process per agent: in a lab built with --shared-agents
+ * a signal to the agent process stops every node's agent (containerlab/shared-agents.ts).
+ */
+function refuseSharedAgents(file: string, drill: DrillName, opts: DrillOptions): void {
+  const state = readState(openLab(file, opts).stateDir);
+  if (state?.sharedAgents) {
+    throw new LabError(LabErrorCode.Unsupported, `drill ${drill} stops one node's agent: it needs a lab with one process per agent (up without --shared-agents)`);
   }
 }
 
@@ -259,6 +277,7 @@ export async function torKillDrill(file: string, opts: DrillOptions = {}): Promi
 }
 
 export async function agentRestartDrill(file: string, opts: DrillOptions = {}): Promise<DrillResult> {
+  refuseSharedAgents(file, DrillName.AgentRestart, opts);
   const s = await scene(file, opts);
   const r = await underTraffic(
     s,
@@ -350,6 +369,7 @@ export async function routerRestartDrill(file: string, opts: DrillOptions = {}):
 
 /** Blocks of the last node of the last rack, and when they vanished from IPAM, kernels and ToRs. */
 export async function nodeRemovalDrill(file: string, opts: DrillOptions = {}): Promise<DrillResult> {
+  refuseSharedAgents(file, DrillName.NodeRemoval, opts);
   const s = await scene(file, opts);
   const state = readState(s.lab.stateDir)!;
   const agents = s.lab.topo.nodes.filter((n) => state.nodes[n.name]?.role === NodeRole.Agent);
@@ -374,24 +394,41 @@ export async function nodeRemovalDrill(file: string, opts: DrillOptions = {}): P
     return blocks.some((b) => b in routes);
   };
 
-  // A decommission, not a restart: the agent closes its sessions with a NOTIFICATION so the routers
-  // withdraw its blocks at once (a plain SIGTERM is a graceful restart: they would keep them as
-  // stale for the advertised restart time, RFC 4724 §4.2). Then wait for the process to be gone.
-  const victimPaths0 = agentPaths(agentConfigFile(victim)!);
-  execFileSync(process.execPath, [join(repoRoot(), 'dist', 'uplinkctl', 'main.js'), '-s', victimPaths0.controlSocket ?? '', '-o', 'json', 'shutdown', '--withdraw'], { encoding: 'utf8', timeout: 30_000 });
-  await stopNode(file, victim.name, 'SIGTERM', opts, ['agent']);
-  const t0 = performance.now();
-  ctl('node', 'remove', victim.name);
   const done: Record<'ipam' | 'kernels' | 'tors', number | undefined> = { ipam: undefined, kernels: undefined, tors: undefined };
   const limitS = (opts.observeMs ?? 60_000) / 1000;
-  const deadline = t0 + limitS * 1000;
-  while (Object.values(done).some((v) => v === undefined)) {
-    const t = (performance.now() - t0) / 1000;
-    if (done.ipam === undefined && !ipamBlocks().some((b) => blocks.includes(b.cidr) && b.affinity === victim.name)) done.ipam = t;
-    if (done.kernels === undefined && !others.some(inKernel)) done.kernels = t;
-    if (done.tors === undefined && !tors.some(inTor)) done.tors = t;
-    if (performance.now() > deadline) break;
-    await sleep(200);
+  let t0 = performance.now();
+  /** Silent: kernels and routers still routing the blocks SILENT_EARLY_S after the death. */
+  let heldEarly: number | undefined;
+  try {
+    if (opts.silent) {
+      // The node dies without a word: nothing leaves its namespace from now on (so the routers' hold
+      // timers run from the last KEEPALIVE before this), then its agent is SIGKILLed: no FIN, no
+      // NOTIFICATION. Only hold-timer expiry (RFC 4271 §6.5) or BFD tells the routers.
+      t0 = performance.now();
+      isolateNode(file, victim.name, true, opts);
+      await stopNode(file, victim.name, 'SIGKILL', opts, ['agent']);
+    } else {
+      // A decommission, not a restart: the agent closes its sessions with a NOTIFICATION so the
+      // routers withdraw its blocks at once (a plain SIGTERM is a graceful restart: they would keep
+      // them as stale for the advertised restart time, RFC 4724 §4.2). Then wait for the process.
+      const victimPaths0 = agentPaths(agentConfigFile(victim)!);
+      execFileSync(process.execPath, [join(repoRoot(), 'dist', 'uplinkctl', 'main.js'), '-s', victimPaths0.controlSocket ?? '', '-o', 'json', 'shutdown', '--withdraw'], { encoding: 'utf8', timeout: 30_000 });
+      await stopNode(file, victim.name, 'SIGTERM', opts, ['agent']);
+      t0 = performance.now();
+    }
+    ctl('node', 'remove', victim.name);
+    const deadline = t0 + limitS * 1000;
+    while (Object.values(done).some((v) => v === undefined)) {
+      const t = (performance.now() - t0) / 1000;
+      if (done.ipam === undefined && !ipamBlocks().some((b) => blocks.includes(b.cidr) && b.affinity === victim.name)) done.ipam = t;
+      if (done.kernels === undefined && !others.some(inKernel)) done.kernels = t;
+      if (done.tors === undefined && !tors.some(inTor)) done.tors = t;
+      if (opts.silent && heldEarly === undefined && t >= SILENT_EARLY_S) heldEarly = others.filter(inKernel).length + tors.filter(inTor).length;
+      if (performance.now() > deadline) break;
+      await sleep(200);
+    }
+  } finally {
+    if (opts.silent) isolateNode(file, victim.name, false, opts);
   }
   // Put the lab back: the removed node's pods are gone with its blocks; its agent starts afresh.
   // A removed node that rejoins is a re-provisioned machine: its agent starts from an empty state
@@ -403,11 +440,17 @@ export async function nodeRemovalDrill(file: string, opts: DrillOptions = {}): P
   await restartNode(file, victim.name, opts);
   await waitBgp(file, opts, 90_000);
   const fmt = (v: number | undefined): string => (v === undefined ? `NOT within ${limitS} s` : `${v.toFixed(1)} s`);
-  const removal = { ipamS: done.ipam ?? Infinity, kernelsS: done.kernels ?? Infinity, torsS: done.tors ?? Infinity, blocks };
+  const removal = { ipamS: done.ipam ?? Infinity, kernelsS: done.kernels ?? Infinity, torsS: done.tors ?? Infinity, blocks, ...(heldEarly !== undefined ? { heldEarly } : {}) };
+  const since = opts.silent ? 'its death' : 'node remove';
+  const lines = [`blocks ${blocks.join(' ')}`];
+  if (opts.silent) lines.push(`still routed by ${heldEarly ?? '?'} of ${others.length + tors.length} other nodes' and routers' kernels ${SILENT_EARLY_S} s after its death (hold timers not yet expired)`);
+  lines.push(`gone from IPAM ${fmt(done.ipam)} after ${since}`, `gone from every other node's kernel ${fmt(done.kernels)} after ${since}`, `gone from every router ${fmt(done.tors)} after ${since}`);
   return {
     drill: DrillName.NodeRemoval,
-    target: `${victim.name} (uplinkctl shutdown --withdraw, uplinkctl node remove)`,
-    lines: [`blocks ${blocks.join(' ')}`, `gone from IPAM after ${fmt(done.ipam)}`, `gone from every other node's kernel after ${fmt(done.kernels)}`, `gone from every router after ${fmt(done.tors)}`],
+    target: opts.silent
+      ? `${victim.name} (died silently: every packet dropped, uplinkd SIGKILLed; uplinkctl node remove)`
+      : `${victim.name} (uplinkctl shutdown --withdraw, uplinkctl node remove)`,
+    lines,
     removal,
   };
 }

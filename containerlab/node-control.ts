@@ -25,6 +25,12 @@ export function nodePids(file: string, node: string, opts: LabOptions = {}, name
 
 /** Signal the node's programs (all, or those named) and wait until they are gone. */
 export async function stopNode(file: string, node: string, signal: NodeJS.Signals, opts: LabOptions = {}, names?: string[], timeoutMs = 15_000): Promise<void> {
+  const { st } = nodeState(file, node, opts);
+  const shared = st.procs.find((p) => p.shared && (!names || names.includes(p.name)));
+  if (shared) {
+    // The process hosts every node's agent: a signal to it would stop them all, not this node's.
+    throw new LabError(LabErrorCode.Unsupported, `${node}: its agent shares process ${shared.pid} with every agent of the lab (up --shared-agents); stopping one node's agent needs a lab with one process per agent`);
+  }
   const pids = nodePids(file, node, opts, names);
   for (const pid of pids) {
     try {

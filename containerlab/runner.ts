@@ -20,6 +20,7 @@ import { removePodNamespaces } from './pod-store.js';
 import { startFrrNode, vtyshArgs } from './frr-node.js';
 import { agentCommand, classify, repoRoot, type AgentLaunch, DEFAULT_AGENTS } from './roles.js';
 import { splitWords } from './shell-words.js';
+import { startSharedAgents } from './shared-agents.js';
 import { acquireLock, defaultStateDir, NodeRole, readState, writeState, type LabState, type NodeState } from './state.js';
 import { killPid, netnsAdd, netnsDelete, netnsExists, netnsPids, pidAlive, pidNetns, run, startInNetns, tail } from './sys.js';
 
@@ -39,6 +40,12 @@ export interface LabOptions {
    * (e.g. LEAN_AGENT_FLAGS for labs of many agents on one host).
    */
   agentNodeFlags?: readonly string[];
+  /**
+   * Every agent node's uplinkd in one process on the host, each agent in its node's namespace
+   * (containerlab/shared-agents.ts): for labs of many nodes. Drills that stop or restart one node's
+   * agent need separate processes (the default) and refuse a shared lab.
+   */
+  sharedAgents?: boolean;
 }
 
 /**
@@ -125,7 +132,9 @@ async function build(file: string, lab: Lab, opts: LabOptions): Promise<UpResult
   const previous = readState(lab.stateDir);
   let reasons: string[] = [];
   if (previous) {
-    reasons = previous.hash !== hash ? ['inputs changed'] : healthProblems(lab, previous);
+    reasons = previous.hash !== hash ? ['inputs changed']
+      : (previous.sharedAgents ?? false) !== (opts.sharedAgents ?? false) ? [`agents ${opts.sharedAgents ? 'to share one process' : 'to run one process each'}`]
+        : healthProblems(lab, previous);
     if (reasons.length === 0) return { action: 'unchanged' };
     log.info({ lab: lab.topo.name, reasons }, 'rebuilding lab');
   }
@@ -134,7 +143,7 @@ async function build(file: string, lab: Lab, opts: LabOptions): Promise<UpResult
   await teardown(lab);
   const rebuilt = previous !== undefined;
 
-  const state: LabState = { lab: lab.topo.name, file, hash, complete: false, nodes: {}, links: [], ignored: lab.topo.ignored };
+  const state: LabState = { lab: lab.topo.name, file, hash, complete: false, nodes: {}, links: [], ignored: lab.topo.ignored, ...(opts.sharedAgents ? { sharedAgents: true } : {}) };
   const save = (): void => writeState(lab.stateDir, state);
   const check = (): void => {
     if (opts.signal?.aborted) throw new LabError(LabErrorCode.Interrupted, `up of ${lab.topo.name} interrupted`);
@@ -175,8 +184,34 @@ async function build(file: string, lab: Lab, opts: LabOptions): Promise<UpResult
     // everything (the state file knows every PID recorded so far).
     for (const n of lab.topo.nodes) if (roles.get(n.name) !== NodeRole.Agent) await startOne(n);
     const agents = lab.topo.nodes.filter((n) => roles.get(n.name) === NodeRole.Agent);
-    for (let i = 0; i < agents.length; i += AGENT_STARTS_AT_ONCE) {
-      const batch = await Promise.allSettled(agents.slice(i, i + AGENT_STARTS_AT_ONCE).map(startOne));
+    if (opts.sharedAgents) {
+      // One process for every agent. The agent nodes' exec steps (the generated labs' addresses and
+      // routes) run before it, not after: in-process agents start within milliseconds, and one
+      // whose first BGP connect finds no address waits out connectRetry (30 s) before the next.
+      for (const n of agents) {
+        check();
+        const ns = state.nodes[n.name]!;
+        runExec(n, ns);
+        ns.execDone = true;
+        save();
+      }
+      await startSharedAgents({
+        nodes: agents.map((n) => ({ node: n, state: state.nodes[n.name]! })),
+        repo,
+        logFile: join(lab.stateDir, 'agents.out'),
+        ...(opts.agents ? { agents: opts.agents } : {}),
+        ...(opts.agentNodeFlags ? { nodeFlags: opts.agentNodeFlags } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        record: (p) => {
+          for (const n of agents) state.nodes[n.name]!.procs.push(p);
+          save();
+        },
+      });
+    }
+    const separate = opts.sharedAgents ? [] : agents;
+    for (let i = 0; i < separate.length; i += AGENT_STARTS_AT_ONCE) {
+      const batch = await Promise.allSettled(separate.slice(i, i + AGENT_STARTS_AT_ONCE).map(startOne));
       const failed = batch.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
     }
@@ -289,7 +324,8 @@ async function teardown(lab: Lab): Promise<{ removed: string[] }> {
   // Recorded PIDs first, gracefully (zebra removes its routes, bgpd sends a Cease), then anything
   // else still inside our namespaces (ldpd's children, processes an exec step left behind).
   for (const n of nodes) {
-    for (const p of n.procs) if (pidNetns(p.pid) === p.netnsId) await killPid(p.pid);
+    // A shared agent process stops every agent gracefully (sessions, sockets): give it longer.
+    for (const p of n.procs) if (pidNetns(p.pid) === p.netnsId) await killPid(p.pid, p.shared ? 15_000 : undefined);
   }
   for (const n of nodes) {
     if (!netnsExists(n.netns)) continue;

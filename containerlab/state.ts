@@ -23,6 +23,11 @@ export interface ProcRecord {
   /** /proc/PID/ns/net at start: a recycled PID in another namespace is never ours. */
   netnsId: string;
   log: string;
+  /**
+   * One process hosts the agents of several nodes (`up --shared-agents`): the same PID is recorded on
+   * each of them, and a signal to it reaches them all, so one node's agent cannot be stopped by PID.
+   */
+  shared?: boolean;
 }
 
 export interface NodeState {
@@ -46,6 +51,8 @@ export interface LabState {
   nodes: Record<string, NodeState>;
   links: LabLink[];
   ignored: string[];
+  /** Built with every agent in one process (`up --shared-agents`). */
+  sharedAgents?: boolean;
 }
 
 export const defaultStateDir = (lab: string): string => `/run/uplink-lab/${lab}`;

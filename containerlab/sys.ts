@@ -72,6 +72,19 @@ export function startInNetns(ns: string, cmd: string, args: string[], logFile: s
   }
 }
 
+/** Start `cmd args` in this (the host's) namespace, detached, output appended to `logFile`. */
+export function startDetached(cmd: string, args: string[], logFile: string): number {
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd] });
+    if (child.pid === undefined) throw new LabError(LabErrorCode.Daemon, `could not start ${cmd}`);
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** SIGTERM, then SIGKILL after `graceMs`. Already-gone is success. */

@@ -1,24 +1,16 @@
 // Concurrency on each backend: the fast-check property (in-process nodes) and separate node processes
 // sharing one store, one SIGKILLed mid-allocation and repaired by GC.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdHandle } from '../test/harness/etcd.js';
-import { EmbeddedDatastore } from './datastore/embedded.js';
 import { EtcdDatastore } from './datastore/etcd.js';
 import { KubernetesDatastore } from './datastore/kubernetes.js';
 import { FakeKubeApiServer } from './test/fake-kube-api-server.js';
-import type { EmbeddedConfig, EtcdConfig, KubernetesConfig } from './datastore/types.js';
+import type { EtcdConfig, KubernetesConfig } from './datastore/types.js';
 import { concurrencyProperty, processesWithKill } from './test/concurrency.js';
+import { tempEmbeddedStore, type TempStore } from './test/temp-store.js';
 
-function embedded(): { config: EmbeddedConfig; store: EmbeddedDatastore; cleanup(): Promise<void> } {
-  const dir = mkdtempSync(join(tmpdir(), 'uplink-cc-'));
-  const config: EmbeddedConfig = { kind: 'embedded', path: join(dir, 'ipam.db') };
-  const store = new EmbeddedDatastore(config);
-  return { config, store, cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-}
+const embedded = (): TempStore => tempEmbeddedStore();
 
 describe('concurrency: embedded (sqlite)', () => {
   it('property: several nodes, concurrent allocate/release, no duplicate and no leak', async () => {

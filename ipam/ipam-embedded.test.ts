@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EmbeddedDatastore } from './datastore/embedded.js';
 import { describe, expect, it } from 'vitest';
 import { ipamScenarios } from './test/scenarios.js';
+import { tempEmbeddedStore } from './test/temp-store.js';
 import { DatastoreError, type Datastore } from './datastore/types.js';
 import { Ipam } from './ipam.js';
 import { putPool } from './pools.js';
@@ -12,15 +9,8 @@ import { checkIpam } from './check.js';
 import { handleId, isRetryable } from './types.js';
 
 ipamScenarios('embedded', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'uplink-ipam-'));
-  const store = new EmbeddedDatastore({ kind: 'embedded', path: join(dir, 'ipam.db'), pollMs: 10 });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const { store, cleanup } = tempEmbeddedStore({ pollMs: 10 });
+  return { store, cleanup };
 });
 
 /** Fault injection over a real store: the next block write lands, but the caller is told `timeout`. */
@@ -49,8 +39,7 @@ class LostReplyStore {
 
 describe('ipam: a block write that landed but timed out', () => {
   it('the retry adopts the address it got, instead of leaking it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'uplink-ipam-'));
-    const real = new EmbeddedDatastore({ kind: 'embedded', path: join(dir, 'ipam.db') });
+    const { store: real, cleanup } = tempEmbeddedStore();
     try {
       const faulty = new LostReplyStore(real);
       const store = faulty.wrap();
@@ -68,8 +57,7 @@ describe('ipam: a block write that landed but timed out', () => {
       expect(retry.addresses[0]!.address).toBe(before.leaks[0]!.address);
       expect(checkIpam(await readSnapshot(store))).toMatchObject({ leaks: [], duplicates: [], orphanedHandles: [] });
     } finally {
-      await real.close();
-      rmSync(dir, { recursive: true, force: true });
+      await cleanup();
     }
   });
 });

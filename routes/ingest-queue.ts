@@ -18,31 +18,36 @@ export interface DeltaBatch {
   readonly removals: readonly Route[];
 }
 
+/** What the queue needs of a batch: how many upserts to slice. */
+export interface Sliceable {
+  readonly upserts: { readonly length: number };
+}
+
 /**
  * Takes removals (when `from` is 0, before any upsert of the batch) and upserts[from, to) into the
  * table and requests a pass; resolves when the kernel acked it. May throw on a malformed route.
  */
-export type SliceApplier = (batch: DeltaBatch, from: number, to: number) => Promise<void>;
+export type SliceApplier<B extends Sliceable = DeltaBatch> = (batch: B, from: number, to: number) => Promise<void>;
 
-interface Job {
-  batch: DeltaBatch;
+interface Job<B> {
+  batch: B;
   at: number;
   acks: Array<Promise<void>>;
   resolve: (p: Promise<void>) => void;
   reject: (err: unknown) => void;
 }
 
-export class IngestQueue {
-  private readonly jobs: Job[] = [];
+export class IngestQueue<B extends Sliceable = DeltaBatch> {
+  private readonly jobs: Job<B>[] = [];
   private timer: NodeJS.Immediate | undefined;
 
   constructor(
-    private readonly apply: SliceApplier,
+    private readonly apply: SliceApplier<B>,
     private readonly slice = INGEST_SLICE,
   ) {}
 
   /** Resolves when every slice of `batch` was acked. The first slice is taken now. */
-  push(batch: DeltaBatch): Promise<void> {
+  push(batch: B): Promise<void> {
     // The common case (a small batch, nothing queued) stays synchronous: no promise wrapper, and a
     // malformed route throws to the caller as before.
     if (!this.jobs.length && batch.upserts.length <= this.slice) return this.apply(batch, 0, batch.upserts.length);

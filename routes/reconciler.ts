@@ -24,6 +24,7 @@ import type { LeaderElector } from './leader.js';
 import { applySeconds, driftRepairs, leaderState, netlinkErrors, routesInstalled, routesStale, syncsTotal } from './metrics.js';
 import { Entry, EntryFlag, FibTable, sameNorm } from './fib-table.js';
 import { IngestQueue, type DeltaBatch } from './ingest-queue.js';
+import { PrefixNormalizer, type PrefixBatch, type PrefixDelta } from './prefix-batch.js';
 import { kernelSatisfies, keyOf, normalize, normalizeKernel, routeKey, satisfies, type NormRoute } from './route.js';
 
 export interface ReconcilerOptions {
@@ -85,8 +86,8 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   /** Sources that were ever given routes (delta sources have no key set). */
   private readonly sourceNames = new Set<string>();
   private links = new Map<string, number>();
-  /** applyChanges batches, taken into the table a slice per event-loop turn. */
-  private readonly ingest = new IngestQueue((b, from, to) => this.takeSlice(b, from, to));
+  /** applyChanges / applyPrefixes batches, taken into the table a slice per event-loop turn. */
+  private readonly ingest = new IngestQueue<DeltaBatch | PrefixBatch>((b, from, to) => ('prefixes' in b ? this.takePrefixSlice(b, from, to) : this.takeSlice(b, from, to)));
   private gen = 0;
   private pending: SyncKind | undefined;
   private running: Promise<void> | undefined;
@@ -213,6 +214,34 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     // A large batch goes in slices across event-loop turns (ingest-queue.ts): the kernel starts on
     // the first slice while later ones are normalized. Later calls queue behind it, in order.
     return this.ingest.push({ source, upserts, removals });
+  }
+
+  /**
+   * applyChanges for a columnar delta of plain prefix routes (prefix-batch.ts): what the BGP bridge
+   * hands over, without a Route object per prefix.
+   */
+  applyPrefixes(source: string, delta: PrefixDelta): Promise<void> {
+    this.sourceNames.add(source);
+    return this.ingest.push({ source, upserts: delta.upserts, removals: delta.removals, prefixes: new PrefixNormalizer(delta, this.resolveDev) });
+  }
+
+  private takePrefixSlice({ source, upserts, removals, prefixes }: PrefixBatch, from: number, to: number): Promise<void> {
+    const t = this.table;
+    const keys = this.wholeSets.get(source);
+    if (from === 0) {
+      for (const k of removals) {
+        // A canonical main-table destination is its own key (route.ts routeKey).
+        const e = t.entries.get(k);
+        if (e) this.unclaim(e, source);
+        keys?.delete(k);
+      }
+    }
+    for (let i = from; i < to; i++) {
+      const n = prefixes.route(i);
+      t.claim(t.entry(n.key), source, n, prefixes.raw(i));
+      keys?.add(n.key);
+    }
+    return this.kick();
   }
 
   private takeSlice({ source, upserts, removals }: DeltaBatch, from: number, to: number): Promise<void> {

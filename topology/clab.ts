@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { agentConfig, type AgentConfigOptions } from './agent-config.js';
 import { frrConfig, frrDaemons } from './frr.js';
-import { formatCidr } from './ip.js';
+import { formatNet } from '../lib/ip.js';
 import { nodeLabels } from './kube.js';
 import type { Device, Fabric } from './resolve.js';
 
@@ -36,7 +36,7 @@ function nodeExec(f: Fabric, d: Device, agents: boolean): string[] {
     const gw4 = f.links.filter((l) => l.down.device === d.name).flatMap((l) => l.up.addresses.filter((a) => !a.includes(':')).map((a) => ({ via: a.split('/')[0]!, dev: l.down.iface })));
     if (gw4.length > 0) {
       const hops = gw4.map((g) => `nexthop via ${g.via} dev ${g.dev}`).join(' ');
-      const dests = [...f.spec.pools.filter((p) => p.cidr.family === 4).map((p) => formatCidr(p.cidr)), formatCidr(f.spec.fabric.loopbacks)];
+      const dests = [...f.spec.pools.filter((p) => p.cidr.family === 4).map((p) => formatNet(p.cidr)), formatNet(f.spec.fabric.loopbacks)];
       for (const dst of dests) cmds.push(`ip route add ${dst} ${hops}`);
     }
   }

@@ -4,7 +4,7 @@
 // (`bgp bestpath as-path multipath-relax`) because in RFC 7938 §6.1 ECMP paths through two ToRs or
 // spines have equal-length AS_PATHs with different ASNs.
 import { TopologyError, TopologyErrorCode } from './errors.js';
-import { formatCidr } from './ip.js';
+import { formatNet } from '../lib/ip.js';
 import { AddressFamily, sessionsOf, type BgpSession } from './peers.js';
 import type { Fabric } from './resolve.js';
 
@@ -49,14 +49,14 @@ export function frrConfig(f: Fabric, device: string): string {
   const v6Pools = f.spec.pools.filter((p) => p.cidr.family === 6);
   let seq = 5;
   for (const p of v4Pools) {
-    out.push(`ip prefix-list UPLINK-POOLS seq ${seq} permit ${formatCidr(p.cidr)} le 32`);
+    out.push(`ip prefix-list UPLINK-POOLS seq ${seq} permit ${formatNet(p.cidr)} le 32`);
     seq += 5;
   }
   if (v4Pools.length === 0) out.push('ip prefix-list UPLINK-POOLS seq 5 deny any');
-  out.push(`ip prefix-list UPLINK-LOOPBACKS seq 5 permit ${formatCidr(f.spec.fabric.loopbacks)} ge 32`);
+  out.push(`ip prefix-list UPLINK-LOOPBACKS seq 5 permit ${formatNet(f.spec.fabric.loopbacks)} ge 32`);
   seq = 5;
   for (const p of v6Pools) {
-    out.push(`ipv6 prefix-list UPLINK-POOLS6 seq ${seq} permit ${formatCidr(p.cidr)} le 128`);
+    out.push(`ipv6 prefix-list UPLINK-POOLS6 seq ${seq} permit ${formatNet(p.cidr)} le 128`);
     seq += 5;
   }
   if (v6Pools.length === 0) out.push('ipv6 prefix-list UPLINK-POOLS6 seq 5 deny any');

@@ -4,7 +4,7 @@
 // numbering in resolve.ts.
 import { parse as parseYaml } from 'yaml';
 import { arr, ConfigError, int, noExtraKeys, obj, oneOf, optObj, str, bool, type Obj } from '../lib/config-check.js';
-import { parseCidr, parseIfaceAddr, type Cidr } from './ip.js';
+import { parseIfaceAddr, parseNet, type IpNet } from '../lib/ip.js';
 import { TopologyError, TopologyErrorCode } from './errors.js';
 
 /**
@@ -67,20 +67,20 @@ export interface SpineSpec {
 
 export interface Pool {
   name: string;
-  cidr: Cidr;
+  cidr: IpNet;
   cidrText: string;
   blockSize: number;
 }
 
 export interface FabricSpec {
   /** /31 (or /30) point-to-point links are carved from here. */
-  ipv4?: Cidr;
+  ipv4?: IpNet;
   /** /127 (or /126) links are carved from here. */
-  ipv6?: Cidr;
+  ipv6?: IpNet;
   /** 31 or 30; IPv6 uses 127 or 126 correspondingly. */
   prefixLength: 30 | 31;
   /** Router IDs and loopbacks, one /32 per router and node. */
-  loopbacks: Cidr;
+  loopbacks: IpNet;
   /** Every link unnumbered (RFC 5549/8950 IPv4 over IPv6 link-local, FRR `neighbor IF interface`). */
   unnumbered: boolean;
 }
@@ -120,9 +120,9 @@ function name(v: unknown, key: string): string {
   return s;
 }
 
-function cidr(v: unknown, key: string, family?: 4 | 6): Cidr {
+function cidr(v: unknown, key: string, family?: 4 | 6): IpNet {
   const s = str(v, key);
-  const c = parseCidr(s);
+  const c = parseNet(s.trim());
   if (!c || (family && c.family !== family)) throw new ConfigError(key, `"${s}" is not an IPv${family ?? '4/6'} CIDR`);
   return c;
 }
@@ -135,7 +135,7 @@ function addrList(v: unknown, key: string): string[] | undefined {
   const list = typeof v === 'string' ? [v] : arr(v, key);
   return list.map((x, i) => {
     const s = str(x, `${key}[${i}]`);
-    if (!parseIfaceAddr(s)) throw new ConfigError(`${key}[${i}]`, `"${s}" is not an interface address (ADDR/LEN)`);
+    if (!parseIfaceAddr(s.trim())) throw new ConfigError(`${key}[${i}]`, `"${s}" is not an interface address (ADDR/LEN)`);
     return s;
   });
 }
@@ -173,7 +173,7 @@ function fromObject(d: Obj): TopologySpec {
     ...(f.ipv4 !== undefined ? { ipv4: cidr(f.ipv4, 'fabric.ipv4', 4) } : {}),
     ...(f.ipv6 !== undefined ? { ipv6: cidr(f.ipv6, 'fabric.ipv6', 6) } : {}),
     prefixLength: f.prefixLength === undefined ? 31 : (oneOf(String(f.prefixLength), 'fabric.prefixLength', ['30', '31']) === '30' ? 30 : 31),
-    loopbacks: f.loopbacks === undefined ? parseCidr('10.0.0.0/24')! : cidr(f.loopbacks, 'fabric.loopbacks', 4),
+    loopbacks: f.loopbacks === undefined ? parseNet('10.0.0.0/24')! : cidr(f.loopbacks, 'fabric.loopbacks', 4),
     unnumbered: bool(f.unnumbered, 'fabric.unnumbered', false),
   };
   const im = optObj(d, 'images', 'images');

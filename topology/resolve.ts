@@ -3,7 +3,7 @@
 // from the same file yields the same addresses.
 import { readFileSync } from 'node:fs';
 import { TopologyError, TopologyErrorCode } from './errors.js';
-import { containsAddr, formatAddr, nthSubnet, parseIfaceAddr, size, type Cidr } from './ip.js';
+import { formatIpValue, netContains, netSize, parseIfaceAddr, parseNet, subnetAt, type IpNet, type IpValue } from '../lib/ip.js';
 import { AsnScheme, parseTopology, type TopologySpec } from './model.js';
 import { validateAsns, validateSpec, type AsnUse } from './validate.js';
 
@@ -114,13 +114,16 @@ export function resolveTopology(spec: TopologySpec): Fabric {
   return { spec, devices, links };
 }
 
-function hostAllocator(range: Cidr, where: string): () => string {
+/** An interface address that model.ts has already validated. */
+const iface = (a: string): IpValue & { prefix: number } => parseIfaceAddr(a.trim())!;
+
+function hostAllocator(range: IpNet, where: string): () => string {
   let next = 1n;
   return () => {
-    if (next >= size(range) - (range.family === 4 && range.prefix < 31 ? 1n : 0n)) {
+    if (next >= netSize(range) - (range.family === 4 && range.prefix < 31 ? 1n : 0n)) {
       throw new TopologyError(TopologyErrorCode.AddressExhausted, where, 'no addresses left for router IDs');
     }
-    return formatAddr(range.family, range.base + next++);
+    return formatIpValue(range.family, range.base + next++);
   };
 }
 
@@ -130,8 +133,8 @@ function hostAllocator(range: Cidr, where: string): () => string {
  * as given, and allocation skips any subnet holding one of them.
  */
 function p2pAllocator(spec: TopologySpec): (explicit: { down?: string[]; up?: string[] } | undefined, where: string) => { up: string[]; down: string[] } {
-  const explicitAll: Array<{ family: 4 | 6; value: bigint }> = [];
-  for (const r of spec.racks) for (const n of r.nodes) for (const u of n.uplinks) for (const a of [...(u.address ?? []), ...(u.peerAddress ?? [])]) explicitAll.push(parseIfaceAddr(a)!);
+  const explicitAll: IpValue[] = [];
+  for (const r of spec.racks) for (const n of r.nodes) for (const u of n.uplinks) for (const a of [...(u.address ?? []), ...(u.peerAddress ?? [])]) explicitAll.push(iface(a));
   const len4 = spec.fabric.prefixLength;
   const len6 = len4 === 31 ? 127 : 126;
   const counters = { 4: 0, 6: 0 };
@@ -141,26 +144,26 @@ function p2pAllocator(spec: TopologySpec): (explicit: { down?: string[]; up?: st
     if (!range) return undefined;
     const len = family === 4 ? len4 : len6;
     for (;;) {
-      const sub = nthSubnet(range, len, counters[family]++);
+      const sub = subnetAt(range, len, BigInt(counters[family]++));
       if (!sub) throw new TopologyError(TopologyErrorCode.AddressExhausted, `fabric.ipv${family}`, `no /${len} left for another link`);
-      if (explicitAll.some((e) => containsAddr(sub, e.family, e.value))) continue;
+      if (explicitAll.some((e) => netContains(sub, e))) continue;
       const first = len === 31 || len === 127 ? sub.base : sub.base + 1n;
-      return { up: `${formatAddr(family, first)}/${len}`, down: `${formatAddr(family, first + 1n)}/${len}` };
+      return { up: `${formatIpValue(family, first)}/${len}`, down: `${formatIpValue(family, first + 1n)}/${len}` };
     }
   };
   return (explicit, where) => {
     const up: string[] = [];
     const down: string[] = [];
     for (const family of [4, 6] as const) {
-      const eDown = explicit?.down?.filter((a) => parseIfaceAddr(a)!.family === family) ?? [];
-      const eUp = explicit?.up?.filter((a) => parseIfaceAddr(a)!.family === family) ?? [];
+      const eDown = explicit?.down?.filter((a) => iface(a).family === family) ?? [];
+      const eUp = explicit?.up?.filter((a) => iface(a).family === family) ?? [];
       if (eDown.length || eUp.length) {
         if (eDown.length !== 1 || eUp.length !== 1) {
           throw new TopologyError(TopologyErrorCode.Invalid, where, `explicit IPv${family} addressing needs one address and one peerAddress`);
         }
-        const [d, u] = [parseIfaceAddr(eDown[0]!)!, parseIfaceAddr(eUp[0]!)!];
-        const sub = nthSubnet({ family, base: (d.value >> BigInt((family === 4 ? 32 : 128) - d.prefix)) << BigInt((family === 4 ? 32 : 128) - d.prefix), prefix: d.prefix }, d.prefix, 0)!;
-        if (d.prefix !== u.prefix || !containsAddr(sub, family, u.value) || d.value === u.value) {
+        const [d, u] = [iface(eDown[0]!), iface(eUp[0]!)];
+        const sub = parseNet(eDown[0]!.trim())!;
+        if (d.prefix !== u.prefix || !netContains(sub, u) || d.value === u.value) {
           throw new TopologyError(TopologyErrorCode.AddressConflict, where, `${eDown[0]} and ${eUp[0]} are not two ends of one subnet`);
         }
         down.push(eDown[0]!);

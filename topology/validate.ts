@@ -1,6 +1,6 @@
 // Cross-element rules of the model. Each failure is a TopologyError naming the element.
 import { TopologyError, TopologyErrorCode } from './errors.js';
-import { formatCidr, overlaps, type Cidr } from './ip.js';
+import { formatNet, netsOverlap, type IpNet } from '../lib/ip.js';
 import type { TopologySpec } from './model.js';
 
 /** Rules that need no numbering: names, references, uplinks, pools. */
@@ -47,21 +47,21 @@ export function validateSpec(t: TopologySpec): void {
   });
   // Pools must be disjoint from each other and from the fabric's own ranges: a pod address equal to
   // a link address would be routed two ways.
-  const ranges: Array<{ where: string; c: Cidr }> = [];
+  const ranges: Array<{ where: string; c: IpNet }> = [];
   if (t.fabric.ipv4) ranges.push({ where: 'fabric.ipv4', c: t.fabric.ipv4 });
   if (t.fabric.ipv6) ranges.push({ where: 'fabric.ipv6', c: t.fabric.ipv6 });
   ranges.push({ where: 'fabric.loopbacks', c: t.fabric.loopbacks });
   for (let i = 0; i < ranges.length; i++) {
     for (let j = i + 1; j < ranges.length; j++) {
-      if (overlaps(ranges[i]!.c, ranges[j]!.c)) {
-        throw new TopologyError(TopologyErrorCode.AddressConflict, ranges[j]!.where, `${formatCidr(ranges[j]!.c)} overlaps ${ranges[i]!.where} ${formatCidr(ranges[i]!.c)}`);
+      if (netsOverlap(ranges[i]!.c, ranges[j]!.c)) {
+        throw new TopologyError(TopologyErrorCode.AddressConflict, ranges[j]!.where, `${formatNet(ranges[j]!.c)} overlaps ${ranges[i]!.where} ${formatNet(ranges[i]!.c)}`);
       }
     }
   }
   t.pools.forEach((p, i) => {
     const pw = `pools[${i}] (${p.name})`;
     for (const r of ranges) {
-      if (overlaps(p.cidr, r.c)) throw new TopologyError(TopologyErrorCode.PoolOverlap, pw, `${p.cidrText} overlaps ${r.where} ${formatCidr(r.c)}`);
+      if (netsOverlap(p.cidr, r.c)) throw new TopologyError(TopologyErrorCode.PoolOverlap, pw, `${p.cidrText} overlaps ${r.where} ${formatNet(r.c)}`);
     }
     ranges.push({ where: pw, c: p.cidr });
   });

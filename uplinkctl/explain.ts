@@ -1,6 +1,7 @@
 // `uplinkctl explain POD|IP`: the walk itself runs in the agent (uplinkd/explain.ts), which can see the
 // datastore, its RIBs and the kernel, can ask its BGP peers (route refresh) whether they accepted a
-// route, and can ask the owner node's agent for its part; the CLI only asks and prints.
+// route, and can ask the owner node's agent for its part (through the datastore, explain-broker.ts);
+// the CLI only asks and prints.
 import { callAgent } from './client.js';
 import type { ExplainStep } from '../uplinkd/explain.js';
 
@@ -10,6 +11,8 @@ import type { ExplainStep } from '../uplinkd/explain.js';
  */
 const EXPLAIN_TIMEOUT_MS = 30_000;
 
-export function explain(socket: string, target: string): Promise<ExplainStep[]> {
-  return callAgent<ExplainStep[]>(socket, 'GET', `/explain?target=${encodeURIComponent(target)}`, undefined, EXPLAIN_TIMEOUT_MS);
+/** `noRefresh`: the agents send no ROUTE-REFRESH; peer acceptance is then reported as not verified. */
+export function explain(socket: string, target: string, opts: { noRefresh?: boolean } = {}): Promise<ExplainStep[]> {
+  const q = `target=${encodeURIComponent(target)}${opts.noRefresh ? '&refresh=0' : ''}`;
+  return callAgent<ExplainStep[]>(socket, 'GET', `/explain?${q}`, undefined, EXPLAIN_TIMEOUT_MS);
 }

@@ -5,6 +5,7 @@ import { registerShow } from './commands/show.js';
 import { registerStatus } from './commands/status.js';
 import { registerOps } from './commands/ops.js';
 import { registerDecode } from './commands/decode.js';
+import { nextStep } from './hints.js';
 
 const program = new Command('uplinkctl')
   .description('Uplink on-call CLI: sessions, routes, FIB drift, IPAM, decoded BGP messages, "why is this pod unreachable"')
@@ -20,6 +21,7 @@ registerDecode(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as { code?: string; message?: string };
-  process.stderr.write(`uplinkctl: ${e.message ?? String(err)}\n`);
+  const next = nextStep(err);
+  process.stderr.write(`uplinkctl: ${e.message ?? String(err)}\n${next ? `  next: ${next}\n` : ''}`);
   process.exit(e.code === 'agent-down' ? 3 : 1);
 });

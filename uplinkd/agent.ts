@@ -12,8 +12,8 @@ import { join, dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { logger } from '../lib/log.js';
 import { enableDefaultMetrics } from '../lib/metrics.js';
-import { Ipam, openDatastore, putPool, listPools, readSnapshot, showIpam, checkIpam, type Datastore, type Lease } from '../ipam/index.js';
-import { startCniServer, attachmentHandle, type CniServer, type Attachment } from '../cni/server/index.js';
+import { Ipam, openDatastore, putPool, listPools, readSnapshot, showIpam, checkIpam, type Datastore, type Json, type Lease } from '../ipam/index.js';
+import { startCniServer, attachmentHandle, IprouteDataplane, type CniServer, type Attachment } from '../cni/server/index.js';
 import { ipamPort } from '../cni/server/ipam-adapter.js';
 import { FibReconciler, LockFileElector, netlink, UPLINK_RT_PROTO, type LeaderElector, type Route } from '../routes/index.js';
 import { DatastoreLeaseElector } from '../routes/leader-datastore.js';
@@ -21,6 +21,7 @@ import { ControlServer, ControlError } from './control-server.js';
 import { startMetricsServer } from './metrics-server.js';
 import { EventJournal } from './events.js';
 import { explain } from './explain.js';
+import { ExplainAsker, ExplainResponder } from './explain-broker.js';
 import type { AgentConfig } from './config.js';
 import { BgpBridge } from './bgp-bridge.js';
 import { ClusterGc, registerNode, NODES_PREFIX } from './cluster-gc.js';
@@ -62,6 +63,8 @@ export class Agent {
   private elector: LeaderElector | undefined;
   private bgp: BgpBridge | undefined;
   private gc: ClusterGc | undefined;
+  private explainAsker: ExplainAsker | undefined;
+  private explainResponder: ExplainResponder | undefined;
   private peerSource: DatastorePeerSource | undefined;
   private peerResources: BgpPeerResource[] = [];
   private nodes: NodeInformer | undefined;
@@ -109,6 +112,7 @@ export class Agent {
         elector: this.elector,
         resyncIntervalMs: this.cfg.routes.resyncIntervalSeconds * 1000,
         staleTimeoutMs: this.cfg.routes.staleTimeoutSeconds * 1000,
+        ...(this.cfg.netns ? { netns: this.cfg.netns } : {}),
       });
       this.reconciler.on('drift', (ev) => this.journal.add('fib', `route ${ev.route.dst} changed by someone else (${ev.action}): repairing`));
       this.reconciler.on('error', (err) => this.journal.add('error', `FIB: ${err.message}`));
@@ -125,9 +129,9 @@ export class Agent {
     await this.peerSource.start();
 
     if (this.cfg.bgp) {
-      const restarting = this.reconciler ? await keptForwardingState() : false;
+      const restarting = this.reconciler ? await keptForwardingState(this.cfg.netns) : false;
       if (restarting) this.journal.add('route', 'routes of the previous run are still in the kernel: restarting with forwarding state kept (graceful restart)');
-      this.bgp = new BgpBridge(this.effective(), this.journal, (upserts, removals) => this.reconciler?.applyChanges('rib', upserts, removals), () => void this.reconciler?.markConverged(), undefined, restarting);
+      this.bgp = new BgpBridge(this.effective(), this.journal, (delta) => this.reconciler?.applyPrefixes('rib', delta), () => void this.reconciler?.markConverged(), undefined, restarting);
       // Our blocks go into the RIB before any session opens: after a restart the peers must receive
       // them before our End-of-RIB, or they would drop the stale copies (RFC 4724 §4.2) and traffic
       // to our pods would stop until the re-advertisement arrives.
@@ -147,6 +151,9 @@ export class Agent {
         nodeName: this.cfg.nodeName,
         stateDir: join(this.cfg.stateDir, 'attachments'),
         sweepIntervalMs: this.cfg.cni.sweepIntervalSeconds * 1000,
+        // Host side in the node's namespace (config `netns`): iproute2 under nsenter, since the
+        // netlink dataplane works in this process's own namespace.
+        ...(this.cfg.netns ? { dataplane: new IprouteDataplane({ netns: this.cfg.netns }) } : {}),
       });
       const onChange = (verb: string) => (a: Attachment): void => {
         this.journal.add('cni', `${verb} ${a.containerId.slice(0, 12)}/${a.ifname} ${[a.ipv4, a.ipv6].filter(Boolean).join(' ')}`, { ...a });
@@ -159,6 +166,7 @@ export class Agent {
     void this.followBlocks();
 
     this.registerControl();
+    await this.startExplainBroker(this.store);
     await this.control.listen(this.cfg.control.socket);
     if (this.cfg.metrics.listen) this.metrics = await startMetricsServer(this.cfg.metrics.listen);
     await this.publishStatus();
@@ -236,6 +244,7 @@ export class Agent {
     await this.control.close();
     await this.cni?.close();
     await this.gc?.stop();
+    this.explainResponder?.stop();
     // The reconciler stops first: closing the sessions withdraws the learned routes from the RIB, and
     // a running reconciler would delete them from the kernel — exactly what graceful restart must avoid.
     await this.reconciler?.stop();
@@ -253,14 +262,16 @@ export class Agent {
       if (this.bgp && next.bgp) await this.bgp.reconfigure(this.effective(next));
       changed.push('bgp');
     }
-    for (const k of ['datastore', 'cni', 'routes', 'control', 'metrics', 'kubernetes'] as const) {
+    for (const k of ['netns', 'datastore', 'cni', 'routes', 'control', 'metrics', 'kubernetes'] as const) {
       if (JSON.stringify(next[k]) !== JSON.stringify(this.cfg[k])) changed.push(`${k} (needs a restart)`);
     }
+    // explain.* is read per request: it takes effect at once.
+    if (JSON.stringify(next.explain) !== JSON.stringify(this.cfg.explain)) changed.push('explain');
     if (JSON.stringify(next.pools) !== JSON.stringify(this.cfg.pools) && this.store) {
       await this.ensurePools(this.store, next);
       changed.push('pools');
     }
-    this.cfg = { ...next, datastore: this.cfg.datastore, cni: this.cfg.cni, routes: this.cfg.routes, control: this.cfg.control, metrics: this.cfg.metrics };
+    this.cfg = { ...next, netns: this.cfg.netns, datastore: this.cfg.datastore, cni: this.cfg.cni, routes: this.cfg.routes, control: this.cfg.control, metrics: this.cfg.metrics };
     this.journal.add('session', `configuration reloaded: ${changed.length ? changed.join(', ') : 'no changes'}`);
     return changed;
   }
@@ -366,7 +377,7 @@ export class Agent {
       const target = req.query.get('target');
       if (!target) throw new ControlError('bad-request', 'missing ?target=POD|IP');
       await this.publishStatus();
-      return explain(target, { node: this.cfg.nodeName, store: this.requireStore(), bgp: this.bgp, cni: this.cni });
+      return explain(target, { ...this.explainDeps(req.query.get('refresh') === '0'), asker: this.explainAsker });
     });
     c.handle('GET', '/attachments', () => this.cni?.attachments() ?? []);
     c.handle('GET', '/fib', () => this.reconciler?.status() ?? null);
@@ -393,6 +404,29 @@ export class Agent {
     this.bgp?.registerControl(c);
   }
 
+  /**
+   * Other nodes' explain asks this one for its half through the datastore (explain-broker.ts). It
+   * answers without an asker, so a question is never relayed a second time.
+   */
+  private async startExplainBroker(store: Datastore): Promise<void> {
+    this.explainAsker = new ExplainAsker(store, this.cfg.nodeName);
+    this.explainResponder = new ExplainResponder(store, this.cfg.nodeName, async (req) => {
+      await this.publishStatus();
+      return explain(req.target, this.explainDeps(req.noRefresh)) as unknown as Promise<Json>;
+    });
+    await this.explainResponder.start();
+  }
+
+  private explainDeps(noRefresh: boolean): Parameters<typeof explain>[1] {
+    const e = this.cfg.explain ?? { routeRefresh: true, refreshCacheSeconds: 30, ownerTimeoutSeconds: 12 };
+    const off = noRefresh ? '--no-refresh' : e.routeRefresh ? undefined : 'explain.routeRefresh is false in the agent config';
+    return {
+      node: this.cfg.nodeName, store: this.requireStore(), bgp: this.bgp, cni: this.cni,
+      refreshCacheMs: e.refreshCacheSeconds * 1000, ownerTimeoutMs: e.ownerTimeoutSeconds * 1000, ...(off ? { noRefresh: off } : {}),
+      ...(this.cfg.netns ? { netns: this.cfg.netns } : {}),
+    };
+  }
+
   private requireStore(): Datastore {
     if (!this.store) throw new ControlError('unavailable', 'the datastore is not open yet', 503);
     return this.store;
@@ -403,9 +437,9 @@ export class Agent {
  * RFC 4724 §3 F bit: forwarding state survived our restart when the kernel still routes via next hops
  * we installed (proto uplink with a gateway); pod routes and our blocks' blackholes do not count.
  */
-async function keptForwardingState(): Promise<boolean> {
+async function keptForwardingState(netns?: string): Promise<boolean> {
   try {
-    const kept = await netlink().dumpRoutes({ protocol: UPLINK_RT_PROTO });
+    const kept = await netlink(netns).dumpRoutes({ protocol: UPLINK_RT_PROTO });
     return kept.some((r) => r.nexthops.some((n) => n.gateway !== undefined || n.via !== undefined));
   } catch {
     return false;

@@ -8,8 +8,10 @@
 import { logger } from '../lib/log.js';
 import { parseBgpConfig, type BgpConfig } from '../bgpd/config.js';
 import { BgpSpeaker, type NeighborStatus, type RouteView as SpeakerRouteView } from '../bgpd/speaker.js';
-import type { FibChange } from '../bgpd/rib/rib.js';
+import { fibBatchKey, type FibBatch, type FibChange, type NextHop } from '../bgpd/rib/rib.js';
+import { formatKey } from '../bgpd/rib/prefix.js';
 import type { Route } from '../routes/index.js';
+import type { PrefixDelta } from '../routes/prefix-batch.js';
 import type { AgentConfig } from './config.js';
 import type { EventJournal } from './events.js';
 import { ControlError, type ControlServer } from './control-server.js';
@@ -46,8 +48,8 @@ export interface RibEntryView {
   policy?: string;
 }
 
-/** Receives each Loc-RIB batch: routes to add or replace, and removals (only `dst` matters). */
-export type RibSink = (upserts: Route[], removals: Route[]) => Promise<void> | undefined;
+/** Receives each Loc-RIB batch as a columnar delta (FibReconciler.applyPrefixes). */
+export type RibSink = (delta: PrefixDelta) => Promise<void> | undefined;
 
 type Hops = NonNullable<Route['nexthops']>;
 
@@ -58,25 +60,25 @@ type Hops = NonNullable<Route['nexthops']>;
  */
 const sharedHops = new Map<string, Hops>();
 
-function hopsOf(c: FibChange): Hops {
-  const one = c.nextHops.length === 1 ? c.nextHops[0] : undefined;
+function hopsOf(family: FibChange['family'], nextHops: readonly NextHop[]): Hops {
+  const one = nextHops.length === 1 ? nextHops[0] : undefined;
   if (one && !one.linkLocal) {
-    const key = c.family === 'ipv4' ? one.address : `6 ${one.address}`;
+    const key = family === 'ipv4' ? one.address : `6 ${one.address}`;
     let hops = sharedHops.get(key);
     if (!hops) {
-      hops = Object.freeze([Object.freeze(hopOf(c, one))]) as Hops;
+      hops = Object.freeze([Object.freeze(hopOf(family, one))]) as Hops;
       if (sharedHops.size > 4096) sharedHops.clear();
       sharedHops.set(key, hops);
     }
     return hops;
   }
-  return c.nextHops.map((h) => hopOf(c, h));
+  return nextHops.map((h) => hopOf(family, h));
 }
 
 /** RFC 8950: an IPv4 route whose next hop is IPv6 goes out with RTA_VIA; link-local is onlink. */
-function hopOf(c: FibChange, h: FibChange['nextHops'][number]): Hops[number] {
+function hopOf(family: FibChange['family'], h: NextHop): Hops[number] {
   const nh: Hops[number] = {};
-  if (c.family === 'ipv4' && h.address.includes(':')) nh.via = h.address;
+  if (family === 'ipv4' && h.address.includes(':')) nh.via = h.address;
   else nh.gateway = h.address;
   if (h.linkLocal) {
     nh.dev = h.linkLocal;
@@ -94,9 +96,41 @@ export function ribDelta(changes: readonly FibChange[]): { upserts: Route[]; rem
   const removals: Route[] = [];
   for (const c of changes) {
     if (c.nextHops.length === 0) removals.push({ dst: c.prefix });
-    else upserts.push({ dst: c.prefix, nexthops: hopsOf(c) });
+    else upserts.push({ dst: c.prefix, nexthops: hopsOf(c.family, c.nextHops) });
   }
   return { upserts, removals };
+}
+
+/**
+ * A columnar Loc-RIB batch (rib.ts FibBatch) as a columnar FIB delta (FibReconciler.applyPrefixes),
+ * with the same mapping as ribDelta. Per prefix only its text is made (the kernel message and the
+ * reconciler's key need it, and the reconciler keeps it); next hops are mapped once per set and family.
+ * Called during the RIB's listener call: everything is copied out of the batch.
+ */
+export function ribPrefixDelta(b: FibBatch): PrefixDelta {
+  const upserts: string[] = [];
+  const removals: string[] = [];
+  const hops = new Int32Array(b.size);
+  const hopSets: Hops[] = [];
+  // Index 2 * the batch's set + (IPv6 ? 1 : 0) -> index in hopSets; -1 = not mapped yet.
+  const mapped = new Int32Array(b.hopSets.length * 2).fill(-1);
+  for (let i = 0; i < b.size; i++) {
+    const key = fibBatchKey(b, i);
+    const h = b.hops[i]!;
+    if (h < 0) {
+      removals.push(formatKey(key));
+      continue;
+    }
+    const v6 = i < b.n4 ? 0 : 1;
+    let m = mapped[h * 2 + v6]!;
+    if (m < 0) {
+      m = mapped[h * 2 + v6] = hopSets.length;
+      hopSets.push(hopsOf(v6 ? 'ipv6' : 'ipv4', b.hopSets[h]!));
+    }
+    hops[upserts.length] = m;
+    upserts.push(formatKey(key));
+  }
+  return { upserts, hops: hops.subarray(0, upserts.length), hopSets, removals };
 }
 
 export function bgpConfigOf(cfg: AgentConfig): BgpConfig {
@@ -116,6 +150,7 @@ export class BgpBridge {
   private bfd: BfdManager | undefined;
   private bgpCfg: BgpConfig;
   private bfdRaw: unknown;
+  private readonly netns: string | undefined;
 
   constructor(
     cfg: AgentConfig,
@@ -133,8 +168,10 @@ export class BgpBridge {
   ) {
     this.bgpCfg = bgpConfigOf(cfg);
     this.bfdRaw = cfg.bgp?.bfd;
-    this.speaker = new BgpSpeaker(this.bgpCfg, { restarting });
-    this.speaker.onRoutes((changes) => this.applyChanges(changes));
+    this.netns = cfg.netns;
+    // The node's namespace (config `netns`): sessions and BFD of a simulated node live there.
+    this.speaker = new BgpSpeaker(this.bgpCfg, { restarting, ...(cfg.netns ? { netns: cfg.netns } : {}) });
+    this.speaker.rib.onFibBatch((batch) => this.applyChanges(batch));
   }
 
   async start(): Promise<void> {
@@ -160,7 +197,7 @@ export class BgpBridge {
     }));
     const sessions = bfdSessionsFromConfig(this.bfdRaw as never, peers);
     if (!sessions.length) return;
-    this.bfd = new BfdManager();
+    this.bfd = new BfdManager(this.netns ? { netns: this.netns } : {});
     for (const s of sessions) this.bfd.addSession(s);
     this.bfd.on('state', (e: BfdStateEvent) => {
       this.journal.add('bfd', `BFD ${e.peer}${e.interface ? `%${e.interface}` : ''} ${e.from} -> ${e.to} (${e.diagnostic})`, { ...e });
@@ -209,11 +246,15 @@ export class BgpBridge {
     this.speaker.setLocalPrefixes(prefixes);
   }
 
-  private applyChanges(changes: FibChange[]): void {
-    if (!changes.length) return;
-    const { upserts, removals } = ribDelta(changes);
-    this.journal.add('route', `${changes.length} route change(s) from BGP`, { sample: changes.slice(0, 5).map((c) => `${c.prefix} -> ${c.nextHops.map((h) => h.address).join(',') || 'withdrawn'}`) });
-    void this.onRib(upserts, removals)?.catch((err: unknown) => log.error({ err }, 'FIB update failed'));
+  private applyChanges(batch: FibBatch): void {
+    if (!batch.size) return;
+    const sample: string[] = [];
+    for (let i = 0; i < Math.min(5, batch.size); i++) {
+      const h = batch.hops[i]!;
+      sample.push(`${formatKey(fibBatchKey(batch, i))} -> ${h < 0 ? 'withdrawn' : batch.hopSets[h]!.map((x) => x.address).join(',')}`);
+    }
+    this.journal.add('route', `${batch.size} route change(s) from BGP`, { sample });
+    void this.onRib(ribPrefixDelta(batch))?.catch((err: unknown) => log.error({ err }, 'FIB update failed'));
   }
 
   /** Journal session transitions and decide when the RIB has converged after start. */

@@ -14,11 +14,17 @@ export const BGP_KEYS = [
   'routerId', 'asn', 'listen', 'holdTime', 'connectRetry', 'gracefulRestart', 'maxPaths', 'multipathRelax', 'clusterId',
   'peers', 'listenRanges', 'advertise', 'importPools', 'importAllow', 'policies', 'bfd',
 ] as const;
-const AGENT_KEYS = ['nodeName', 'nodeLabels', 'stateDir', 'datastore', 'pools', 'cni', 'routes', 'control', 'metrics', 'log', 'bgp', 'kubernetes'] as const;
+const AGENT_KEYS = ['nodeName', 'nodeLabels', 'netns', 'stateDir', 'datastore', 'pools', 'cni', 'routes', 'control', 'metrics', 'log', 'bgp', 'kubernetes', 'explain'] as const;
 
 export interface AgentConfig {
   nodeName: string;
   nodeLabels: Record<string, string>;
+  /**
+   * The node's network namespace (a path such as /var/run/netns/x or /proc/PID/ns/net); absent = the
+   * process's own. Every socket and netlink request of the agent is made there, so one process can host
+   * the agents of many simulated nodes (uplinkd --config a.yaml --config b.yaml, uplinkd/agent-group.ts).
+   */
+  netns?: string;
   /** Where the agent keeps attachment records and the embedded datastore by default. */
   stateDir: string;
   datastore: DatastoreConfig;
@@ -36,6 +42,13 @@ export interface AgentConfig {
    * Optional so code that builds an AgentConfig by hand need not know it; absent = the defaults.
    */
   kubernetes?: { podGcIntervalSeconds: number; podGcGraceSeconds: number };
+  /**
+   * `uplinkctl explain`: routeRefresh false = never send ROUTE-REFRESH to ask a peer whether it took
+   * our route (each one makes the peer resend its table); refreshCacheSeconds = reuse a peer's answer
+   * this long; ownerTimeoutSeconds = how long to wait for the owner node's agent to answer through the
+   * datastore. Optional like `kubernetes`; absent = the defaults (true, 30, 12).
+   */
+  explain?: { routeRefresh: boolean; refreshCacheSeconds: number; ownerTimeoutSeconds: number };
   /** The BGP part, still raw: bgpd/config.ts validates it (undefined = BGP disabled). */
   bgp: Obj | undefined;
   /** Where this config came from, for reload. */
@@ -80,6 +93,8 @@ export function parseAgentConfig(doc: unknown): AgentConfig {
   noExtraKeys(metricsO, 'metrics', ['listen']);
   const kubeO = optObj(root, 'kubernetes', 'kubernetes');
   noExtraKeys(kubeO, 'kubernetes', ['podGcIntervalSeconds', 'podGcGraceSeconds']);
+  const explainO = optObj(root, 'explain', 'explain');
+  noExtraKeys(explainO, 'explain', ['routeRefresh', 'refreshCacheSeconds', 'ownerTimeoutSeconds']);
   const logO = optObj(root, 'log', 'log');
   noExtraKeys(logO, 'log', ['level']);
 
@@ -93,9 +108,11 @@ export function parseAgentConfig(doc: unknown): AgentConfig {
     bgp = Object.fromEntries(topBgp.map((k) => [k, root[k]]));
   }
 
+  const netns = root.netns === undefined || root.netns === null ? undefined : netnsPath(str(root.netns, 'netns'));
   return {
     nodeName,
     nodeLabels,
+    ...(netns !== undefined ? { netns } : {}),
     stateDir,
     datastore: parseDatastore(root.datastore, stateDir),
     pools: arr(root.pools, 'pools').map((p, i) => parsePool(p, `pools[${i}]`)),
@@ -120,10 +137,21 @@ export function parseAgentConfig(doc: unknown): AgentConfig {
       podGcIntervalSeconds: optInt(kubeO.podGcIntervalSeconds, 'kubernetes.podGcIntervalSeconds', 1, 86_400, 30),
       podGcGraceSeconds: optInt(kubeO.podGcGraceSeconds, 'kubernetes.podGcGraceSeconds', 0, 86_400, 120),
     },
+    explain: {
+      routeRefresh: bool(explainO.routeRefresh, 'explain.routeRefresh', true),
+      refreshCacheSeconds: optInt(explainO.refreshCacheSeconds, 'explain.refreshCacheSeconds', 0, 3600, 30),
+      ownerTimeoutSeconds: optInt(explainO.ownerTimeoutSeconds, 'explain.ownerTimeoutSeconds', 1, 25, 12),
+    },
     logLevel: oneOf(logO.level, 'log.level', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
     bgp,
     file: undefined,
   };
+}
+
+/** `ip netns` names live under /var/run/netns; anything with a slash is a path already. */
+function netnsPath(v: string): string {
+  if (v === '') throw new ConfigError('netns', 'must be a namespace name or path, not empty');
+  return v.includes('/') ? v : `/var/run/netns/${v}`;
 }
 
 function parseDatastore(v: unknown, stateDir: string): DatastoreConfig {

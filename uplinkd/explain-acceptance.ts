@@ -49,6 +49,12 @@ export interface ProbeOptions {
   quietMs?: number;
   /** ...or this long when the peer sends nothing at all (default 2 s). */
   silentMs?: number;
+  /**
+   * Reuse a peer's refresh answer for this long (default 0: always ask). One answer covers every
+   * prefix of the family, so a burst of explains costs the peer one table resend; the answer is
+   * dropped early when the peer sends an UPDATE after it or the session changes.
+   */
+  cacheMs?: number;
 }
 
 /** Peers seen sending one of our prefixes back, per speaker: peer name -> prefix -> when. */
@@ -75,32 +81,82 @@ interface Seen {
   withdrawn: boolean;
 }
 
-/** Walk an UPDATE for `key`: announced (with its path) or withdrawn, in §9.1.3 order. */
-function scanUpdate(u: UpdateMessage, key: PrefixKey, localAs: number, seen: Seen): void {
-  const v4 = typeof key === 'number';
-  const hit = (l: UpdateMessage['nlri'], afi: number): boolean => {
-    let found = false;
-    if (afi === Afi.Ipv4 && v4) l.forEachIpv4((a, len) => (found ||= v4Key(a, len) === key));
-    if (afi === Afi.Ipv6 && !v4) l.forEach((b, off, len) => (found ||= v6Key(b, off, len) === key));
-    return found;
+/** What one refresh answer said about every prefix of one family, by prefix. */
+interface RefreshAnswer {
+  seen: Map<PrefixKey, Seen>;
+  window: string;
+  complete: boolean;
+  /** When the answer window closed (epoch ms). */
+  at: number;
+}
+
+/** Walk an UPDATE: each prefix of `afi` announced (with its path) or withdrawn, in §9.1.3 order. */
+function scanUpdate(u: UpdateMessage, afi: number, localAs: number, seen: Map<PrefixKey, Seen>): void {
+  const keys = (l: UpdateMessage['nlri'], listAfi: number, out: PrefixKey[]): void => {
+    if (listAfi !== afi || !l.count) return;
+    if (afi === Afi.Ipv4) l.forEachIpv4((a, len) => out.push(v4Key(a, len)));
+    else l.forEach((b, off, len) => out.push(v6Key(b, off, len)));
   };
-  let withdrawn = u.withdrawn.count > 0 && hit(u.withdrawn, Afi.Ipv4);
-  let announced = u.nlri.count > 0 && hit(u.nlri, Afi.Ipv4);
+  const withdrawn: PrefixKey[] = [];
+  const announced: PrefixKey[] = [];
+  keys(u.withdrawn, Afi.Ipv4, withdrawn);
+  keys(u.nlri, Afi.Ipv4, announced);
   for (const a of u.attributes) {
-    if (a.kind === 'mp-unreach' && a.safi === Safi.Unicast && a.withdrawn.count) withdrawn ||= hit(a.withdrawn, a.afi);
-    if (a.kind === 'mp-reach' && a.safi === Safi.Unicast && a.nlri.count) announced ||= hit(a.nlri, a.afi);
+    if (a.kind === 'mp-unreach' && a.safi === Safi.Unicast) keys(a.withdrawn, a.afi, withdrawn);
+    if (a.kind === 'mp-reach' && a.safi === Safi.Unicast) keys(a.nlri, a.afi, announced);
   }
   // RFC 4271 §9.1.3 is silent on a prefix both withdrawn and announced in one UPDATE; the announcement
   // is applied last, as update-in.ts does.
-  if (withdrawn) {
-    seen.announced = null;
-    seen.withdrawn = true;
+  for (const k of withdrawn) seen.set(k, { announced: null, withdrawn: true });
+  if (!announced.length) return;
+  const path = fromWire(u.attributes).asPath;
+  const v = { asPath: asPathText(path), ours: asPathContains(path, localAs) > 0 };
+  for (const k of announced) seen.set(k, { announced: v, withdrawn: false });
+}
+
+interface CachedAnswer {
+  answer: Promise<RefreshAnswer>;
+  /** The session the answer came over: a flap or state change makes it worthless. */
+  session: string;
+  stale: boolean;
+  stopWatching: () => void;
+}
+
+/** Refresh answers per speaker, by `peer|afi`. */
+const answers = new WeakMap<BgpSpeaker, Map<string, CachedAnswer>>();
+
+/**
+ * The peer's current answer for `afi`: a cached one when allowed and still current, else a new
+ * ROUTE-REFRESH. Concurrent callers share one refresh in flight.
+ */
+async function refreshAnswer(
+  speaker: BgpSpeaker, peer: string, localAs: number, afi: number, enhanced: boolean, opts: ProbeOptions,
+): Promise<{ answer: RefreshAnswer; cachedFor: number | null }> {
+  const cacheMs = opts.cacheMs ?? 0;
+  if (cacheMs <= 0) return { answer: await refreshAndWatch(speaker, peer, localAs, afi, enhanced, opts), cachedFor: null };
+  const n = speaker.neighbor(peer);
+  const session = `${n.state}/${n.flaps.length}`;
+  let m = answers.get(speaker);
+  if (!m) answers.set(speaker, (m = new Map()));
+  const k = `${peer}|${afi}`;
+  const hit = m.get(k);
+  if (hit && !hit.stale && hit.session === session) {
+    const a = await hit.answer.catch(() => undefined);
+    if (a && Date.now() - a.at < cacheMs) return { answer: a, cachedFor: Date.now() - a.at };
   }
-  if (announced) {
-    const path = fromWire(u.attributes).asPath;
-    seen.announced = { asPath: asPathText(path), ours: asPathContains(path, localAs) > 0 };
-    seen.withdrawn = false;
-  }
+  hit?.stopWatching();
+  const entry: CachedAnswer = { answer: refreshAndWatch(speaker, peer, localAs, afi, enhanced, opts), session, stale: false, stopWatching: () => undefined };
+  m.set(k, entry);
+  const answer = await entry.answer;
+  // Anything the peer sends after its answer may change it (a policy change withdraws what it sent
+  // back): from then on the answer is history, and the next explain asks again.
+  const off = speaker.onMessageIn(peer, (msg: UpdateMessage | RouteRefreshMessage) => {
+    if (msg.type === MessageType.RouteRefresh) return;
+    entry.stale = true;
+    off();
+  });
+  entry.stopWatching = off;
+  return { answer, cachedFor: null };
 }
 
 /**
@@ -125,10 +181,11 @@ export async function probeAcceptance(speaker: BgpSpeaker, peer: string, prefix:
   let complete = false;
   if (rr) {
     method = enhanced ? AcceptanceMethod.EnhancedRouteRefresh : AcceptanceMethod.RouteRefresh;
-    const r = await refreshAndWatch(speaker, peer, key, localAs, afi, enhanced, opts);
-    seen = r.seen;
-    window = r.window;
-    complete = r.complete;
+    const { answer, cachedFor } = await refreshAnswer(speaker, peer, localAs, afi, enhanced, opts);
+    const s = answer.seen.get(key);
+    if (s) seen = { ...s };
+    window = `${answer.window}${cachedFor === null ? '' : ` [answer reused from ${(cachedFor / 1000).toFixed(1)} s ago]`}`;
+    complete = answer.complete;
   }
   if (!complete && !seen.announced && !seen.withdrawn) {
     // No word about it in an answer without a known end (or no refresh): the last thing the peer sent
@@ -157,9 +214,9 @@ export async function probeAcceptance(speaker: BgpSpeaker, peer: string, prefix:
 }
 
 async function refreshAndWatch(
-  speaker: BgpSpeaker, peer: string, key: PrefixKey, localAs: number, afi: number, enhanced: boolean, opts: ProbeOptions,
-): Promise<{ seen: Seen; window: string; complete: boolean }> {
-  const seen: Seen = { announced: null, withdrawn: false };
+  speaker: BgpSpeaker, peer: string, localAs: number, afi: number, enhanced: boolean, opts: ProbeOptions,
+): Promise<RefreshAnswer> {
+  const seen = new Map<PrefixKey, Seen>();
   const timeoutMs = opts.timeoutMs ?? 5000;
   const quietMs = opts.quietMs ?? 400;
   const silentMs = opts.silentMs ?? 2000;
@@ -195,11 +252,11 @@ async function refreshAndWatch(
         return;
       }
       updates++;
-      scanUpdate(m, key, localAs, seen);
+      scanUpdate(m, afi, localAs, seen);
       if (!enhanced) rearm(quietMs);
     });
     if (!enhanced) rearm(silentMs);
     speaker.resetNeighbor(peer, 'soft-in');
   });
-  return { seen, window, complete };
+  return { seen, window, complete, at: Date.now() };
 }

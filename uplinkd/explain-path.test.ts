@@ -1,11 +1,8 @@
-// The pure half of explain's path checks (the MTU verdict) and the owner call over a real control
-// socket; the kernel-reading half runs in test/e2e/agents.test.ts against real namespaces.
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { askOwner, judgeMtu, type MtuHop } from './explain-path.js';
-import { ControlServer } from './control-server.js';
+// The pure half of explain's path checks (the MTU verdict); the kernel-reading half runs in
+// test/e2e/agents.test.ts against real namespaces. The question to the owner node is tested in
+// explain-broker.test.ts.
+import { describe, expect, it } from 'vitest';
+import { judgeMtu, type MtuHop } from './explain-path.js';
 
 const hop = (node: string, iface: string, mtu: number, role: MtuHop['role'] = 'uplink'): MtuHop => ({ node, interface: iface, mtu, role });
 
@@ -25,27 +22,5 @@ describe('judgeMtu', () => {
   it('unknown pod MTU or no readable hop is reported as such, not as a pass with numbers made up', () => {
     expect(judgeMtu(null, 'pod x', [hop('n1', 'up0', 1500)]).detail).toBe('smallest MTU on the path is 1500 (n1 uplink up0); pod x MTU unknown');
     expect(judgeMtu(1400, 'pod x', [])).toMatchObject({ ok: true, detail: 'path MTU unknown (pod x MTU 1400)', evidence: 'no interface on the path could be read' });
-  });
-});
-
-describe('askOwner', () => {
-  let dir = '';
-  let server: ControlServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('asks the owner agent\'s /explain over its control socket', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ule-ctl-'));
-    server = new ControlServer();
-    server.handle('GET', '/explain', (req) => [{ step: 'peer accepted', ok: true, detail: `asked about ${req.query.get('target')}` }]);
-    await server.listen(join(dir, 'c.sock'));
-    await expect(askOwner(join(dir, 'c.sock'), '10.244.0.5', 2000)).resolves.toEqual([{ step: 'peer accepted', ok: true, detail: 'asked about 10.244.0.5' }]);
-  });
-
-  it('says why when the owner\'s socket is not visible from this node (another host)', async () => {
-    await expect(askOwner('/nonexistent/uplink/control.sock', '10.244.0.5', 2000)).rejects.toThrow(/control socket \/nonexistent\/uplink\/control\.sock is not visible from this node/);
   });
 });

@@ -1,15 +1,13 @@
-// The physical side of `explain`: which interfaces a packet to the pod crosses and their MTUs, and the
-// destination node's own view, asked of its agent when its control socket can be reached from here.
+// The physical side of `explain`: which interfaces a packet to the pod crosses and their MTUs. The
+// destination node's own hops come from its agent, asked through the datastore (explain-broker.ts).
 //
 // MTU: a pod whose interface MTU exceeds the smallest MTU on the path sends packets the path cannot
 // carry; with DF set (TCP does, RFC 1191 path MTU discovery) they are dropped and the sender relies on
 // ICMP "fragmentation needed" coming back, which a pod-to-pod path through routers that filter ICMP
 // never delivers. So the check is simple and strict: pod MTU <= min(MTU of every hop we can see).
 import { execFile } from 'node:child_process';
-import { request } from 'node:http';
 import { Address4, Address6 } from 'ip-address';
 import { netlink, type KernelRoute } from '../routes/index.js';
-import { ControlError } from './control-server.js';
 
 /** One interface on the path, as reported by the node that owns it. */
 export interface MtuHop {
@@ -40,9 +38,12 @@ function covers(dst: string, addr: string): boolean {
   }
 }
 
-/** The main-table route the kernel would use for `addr` (longest prefix, default included). */
-export async function routeTo(addr: string): Promise<KernelRoute | undefined> {
-  const routes = await netlink().dumpRoutes({ family: addr.includes(':') ? 6 : 4, table: 254 });
+/**
+ * The main-table route the kernel would use for `addr` (longest prefix, default included). `netns`:
+ * the node's namespace when the agent runs outside it (config `netns`); absent = our own.
+ */
+export async function routeTo(addr: string, netns?: string): Promise<KernelRoute | undefined> {
+  const routes = await netlink(netns).dumpRoutes({ family: addr.includes(':') ? 6 : 4, table: 254 });
   let best: KernelRoute | undefined;
   for (const r of routes) {
     if (!covers(r.dst, addr)) continue;
@@ -53,7 +54,7 @@ export async function routeTo(addr: string): Promise<KernelRoute | undefined> {
 }
 
 /** Interfaces a route leaves by: its next hops' devices, or the device of the route to each gateway. */
-export async function egressInterfaces(route: KernelRoute): Promise<number[]> {
+export async function egressInterfaces(route: KernelRoute, netns?: string): Promise<number[]> {
   const out = new Set<number>();
   for (const nh of route.nexthops) {
     if (nh.dev !== undefined) {
@@ -62,15 +63,15 @@ export async function egressInterfaces(route: KernelRoute): Promise<number[]> {
     }
     const gw = nh.gateway ?? nh.via;
     if (!gw) continue;
-    const r = await routeTo(gw);
+    const r = await routeTo(gw, netns);
     for (const h of r?.nexthops ?? []) if (h.dev !== undefined) out.add(h.dev);
   }
   return [...out];
 }
 
 /** ifindex -> {name, mtu} of this node's links. */
-export async function linkTable(): Promise<Map<number, { name: string; mtu: number }>> {
-  return new Map((await netlink().listLinks()).map((l) => [l.index, { name: l.name, mtu: l.mtu }]));
+export async function linkTable(netns?: string): Promise<Map<number, { name: string; mtu: number }>> {
+  return new Map((await netlink(netns).listLinks()).map((l) => [l.index, { name: l.name, mtu: l.mtu }]));
 }
 
 /** The MTU of a pod's interface, read inside its netns (null when the netns or link is gone). */
@@ -103,33 +104,4 @@ export function judgeMtu(podMtu: number | null, podLabel: string, hops: readonly
     };
   }
   return { ok: true, detail: `${podLabel} MTU ${podMtu} fits the path (smallest ${min.mtu}, ${min.node} ${min.role} ${min.interface})`, evidence };
-}
-
-/**
- * Run `explain` on the node that owns the address, over its control socket (HTTP on a unix socket,
- * uplinkd/control-server.ts). Reachable when the socket's path is visible from here (agents sharing a
- * host, as in the lab); otherwise the error says why and the caller falls back to inference.
- */
-export function askOwner<T>(socketPath: string, target: string, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method: 'GET', path: `/explain?target=${encodeURIComponent(target)}`, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-          if ((res.statusCode ?? 500) >= 400) return reject(new ControlError('unavailable', `agent answered HTTP ${res.statusCode}: ${JSON.stringify(body)}`, 502));
-          resolve(body as T);
-        } catch (err) {
-          reject(new ControlError('unavailable', 'agent sent a reply that is not JSON', 502, { cause: err }));
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new ControlError('unavailable', `no answer within ${timeoutMs} ms`, 504)));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err instanceof ControlError) return reject(err);
-      reject(new ControlError('unavailable', err.code === 'ENOENT' ? `its control socket ${socketPath} is not visible from this node` : err.message, 502, { cause: err }));
-    });
-    req.end();
-  });
 }

@@ -4,8 +4,9 @@
 // (their own word: explain-acceptance.ts), propagated by the fabric, chosen in our Loc-RIB, installed in
 // our kernel, (for a local pod) delivered to a live veth, and carried by every interface on the path
 // (MTU, explain-path.ts). For an address owned by another node, that node's agent is asked for its
-// part (peer acceptance, its interfaces) when its control socket is reachable; otherwise the step says
-// it was inferred from this node's RIB.
+// part (peer acceptance, its interfaces) through the datastore (explain-broker.ts), so it works across
+// machines; when it does not answer in time the step says so and falls back to inference from this
+// node's RIB.
 import { Address4, Address6 } from 'ip-address';
 import { readSnapshot, type Datastore, type IpamSnapshot, type Block } from '../ipam/index.js';
 import { netlink, UPLINK_RT_PROTO, type KernelRoute } from '../routes/index.js';
@@ -13,7 +14,8 @@ import type { CniServer } from '../cni/server/index.js';
 import { AGENTS_PREFIX, type AgentStatusRecord } from './agent.js';
 import type { BgpBridge, NeighborSummary, RouteView } from './bgp-bridge.js';
 import { AcceptanceMethod, probeAcceptance, type PeerAcceptance } from './explain-acceptance.js';
-import { askOwner, egressInterfaces, judgeMtu, linkTable, podInterfaceMtu, routeTo, type MtuHop, type MtuReport } from './explain-path.js';
+import type { ExplainAsker } from './explain-broker.js';
+import { egressInterfaces, judgeMtu, linkTable, podInterfaceMtu, routeTo, type MtuHop, type MtuReport } from './explain-path.js';
 
 export interface ExplainStep {
   step: string;
@@ -37,7 +39,21 @@ export interface ExplainDeps {
   staleAfterS?: number;
   /** How long to wait for the owner node's agent (its own probe included); default 12 s. */
   ownerTimeoutMs?: number;
+  /**
+   * Asks another node's agent for its half through the datastore. Absent on the owner answering such
+   * a request, so a question is never passed on a second time.
+   */
+  asker?: ExplainAsker;
+  /** Set: do not send ROUTE-REFRESH to the peers; the text says why ("--no-refresh"). */
+  noRefresh?: string;
+  /** Reuse a peer's refresh answer this long (explain-acceptance.ts cacheMs); default 30 s. */
+  refreshCacheMs?: number;
+  /** The node's network namespace when the agent runs outside it (config `netns`). */
+  netns?: string;
 }
+
+/** The method of a `peer accepted` step whose peer was not asked (refresh switched off). */
+export const NOT_VERIFIED = 'not verified';
 
 type Addr = Address4 | Address6;
 
@@ -159,14 +175,15 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
   let ownerSteps: ExplainStep[] | undefined;
   let ownerWhy: string | undefined;
   if (local) {
-    if (deps.bgp) out.push(...(await acceptanceSteps(ownerBlock, deps.bgp)));
-  } else if (rec && ageS < staleS) {
+    if (deps.bgp) out.push(...(await acceptanceSteps(ownerBlock, deps.bgp, deps)));
+  } else if (rec && ageS < staleS && deps.asker) {
     try {
-      ownerSteps = await askOwner<ExplainStep[]>(rec.controlSocket, ip, deps.ownerTimeoutMs ?? 12_000);
+      const got = await deps.asker.ask(podNode, ip, { timeoutMs: deps.ownerTimeoutMs ?? 12_000, noRefresh: deps.noRefresh !== undefined });
+      ownerSteps = Array.isArray(got) ? (got as unknown as ExplainStep[]) : [];
     } catch (err) {
-      ownerWhy = `node ${podNode}'s agent could not be asked: ${(err as Error).message}`;
+      ownerWhy = (err as Error).message;
     }
-  } else ownerWhy = `node ${podNode}'s agent is not up`;
+  } else ownerWhy = rec && ageS < staleS ? `node ${podNode}'s agent was not asked (this explain runs without a datastore broker)` : `node ${podNode}'s agent is not up`;
   const accepted = (ownerSteps ?? []).filter((s) => s.step === 'peer accepted');
   if (!local && rec) {
     const inferred = best.length
@@ -176,7 +193,9 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
       // A peer that never sends our routes back (BIRD, GoBGP, iBGP) cannot be asked: infer from our RIB.
       out.push(...accepted.map((s) => (s.method === AcceptanceMethod.None
         ? { ...s, method: 'inference', ok: best.length > 0, detail: `node ${podNode}: peer ${s.peer} cannot confirm it (it sends none of node ${podNode}'s routes back); inferred: ${inferred}` }
-        : { ...s, detail: `node ${podNode}: ${s.detail}` })));
+        : s.method === NOT_VERIFIED
+          ? { ...s, ok: best.length > 0, detail: `node ${podNode}: ${s.detail}; inferred: ${inferred}` }
+          : { ...s, detail: `node ${podNode}: ${s.detail}` })));
     } else if (deps.bgp) {
       out.push({
         step: 'peer accepted',
@@ -193,7 +212,7 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
   if (!local && deps.bgp) {
     if (best.length) ribPrefix = match!.prefix;
     const refused = accepted.filter((s) => !s.ok);
-    const confirmed = accepted.filter((s) => s.ok && s.method !== AcceptanceMethod.None);
+    const confirmed = accepted.filter((s) => s.ok && s.method !== AcceptanceMethod.None && s.method !== NOT_VERIFIED);
     const why = refused.length
       ? `node ${podNode}'s peer ${refused.map((s) => s.peer).join(', ')} did not accept it (see "peer accepted"), so the fabric never had it`
       : confirmed.length
@@ -208,7 +227,7 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
       evidence: match ? `why best: ${best[0]?.reason ?? 'only path'}` : `neighbors: ${deps.bgp.neighborsSummary().map((n) => `${n.peer} ${n.state} rcvd ${n.prefixesReceived}`).join('; ')}`,
     });
   }
-  const kernel = await kernelLookup(a);
+  const kernel = await kernelLookup(a, deps.netns);
   let ours = false;
   if (local) {
     out.push({
@@ -228,7 +247,7 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
   }
 
   // 6. Local pod: veth; then the MTU of everything on the path.
-  const links = await linkTable();
+  const links = await linkTable(deps.netns);
   const hop = (index: number, role: MtuHop['role']): MtuHop[] => {
     const l = links.get(index);
     return l ? [{ node: deps.node, interface: l.name, mtu: l.mtu, role }] : [];
@@ -238,7 +257,7 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
     if (!att) {
       out.push({ step: 'attachment', ok: false, detail: `this node has no CNI attachment for ${ip} (IPAM says it is allocated here: a leak, fix with uplinkctl ipam check)` });
     } else {
-      const link = await netlink().getLink(att.hostIf);
+      const link = await netlink(deps.netns).getLink(att.hostIf);
       out.push({
         step: 'veth',
         ok: link !== undefined && link.up,
@@ -246,14 +265,14 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
       });
       // Traffic to this pod arrives over the uplinks toward our BGP peers and leaves by its host veth.
       const hops: MtuHop[] = link ? [{ node: deps.node, interface: att.hostIf, mtu: link.mtu, role: 'host veth' }] : [];
-      hops.push(...(await uplinkHops(deps.bgp, hop)));
+      hops.push(...(await uplinkHops(deps.bgp, hop, deps.netns)));
       const podMtu = (await podInterfaceMtu(att.netns, att.ifname)) ?? att.mtu;
       out.push({ step: 'mtu', ...judgeMtu(podMtu, `pod ${ip}`, hops), mtu: { podMtu, hops } });
     }
   } else if (!local) {
     // Toward a remote pod: our egress interfaces for its route, then the owner's (uplinks, veth, pod).
     const hops: MtuHop[] = [];
-    if (kernel && ours) for (const i of await egressInterfaces(kernel)) hops.push(...hop(i, 'uplink'));
+    if (kernel && ours) for (const i of await egressInterfaces(kernel, deps.netns)) hops.push(...hop(i, 'uplink'));
     const theirs = ownerSteps?.find((s) => s.step === 'mtu')?.mtu;
     hops.push(...(theirs?.hops ?? []));
     let podMtu = theirs?.podMtu ?? null;
@@ -270,9 +289,18 @@ async function explainIp(ip: string, snap: IpamSnapshot, agents: Map<string, Age
 }
 
 /** One `peer accepted` step per Established peer we advertise `prefix` to, each peer asked at once. */
-async function acceptanceSteps(prefix: string, bgp: BgpBridge): Promise<ExplainStep[]> {
+async function acceptanceSteps(prefix: string, bgp: BgpBridge, deps: ExplainDeps): Promise<ExplainStep[]> {
   const peers = bgp.exportsOf(new Set([prefix])).filter((e) => e.state === 'Established' && e.prefixes.includes(prefix));
-  const results = await Promise.all(peers.map((p) => probeAcceptance(bgp.speaker, p.peer, prefix).catch((err: unknown): PeerAcceptance => ({
+  if (deps.noRefresh !== undefined) {
+    // Each probe makes the peer resend its whole table: an operator may not want that on a busy ToR.
+    return peers.map((p) => ({
+      step: 'peer accepted', peer: p.peer, method: NOT_VERIFIED, ok: true,
+      detail: `peer ${p.peer}: acceptance of ${prefix} not verified (${deps.noRefresh})`,
+      evidence: `we advertise ${prefix} to it (Adj-RIB-Out); no ROUTE-REFRESH was sent`,
+    }));
+  }
+  const probe = { cacheMs: deps.refreshCacheMs ?? 30_000 };
+  const results = await Promise.all(peers.map((p) => probeAcceptance(bgp.speaker, p.peer, prefix, probe).catch((err: unknown): PeerAcceptance => ({
     peer: p.peer, prefix, method: AcceptanceMethod.None, accepted: null, evidence: `probe failed: ${(err as Error).message}`,
   }))));
   return results.map((r) => {
@@ -287,19 +315,19 @@ async function acceptanceSteps(prefix: string, bgp: BgpBridge): Promise<ExplainS
 }
 
 /** Uplinks toward our Established BGP peers (the way traffic to a local pod comes in). */
-async function uplinkHops(bgp: BgpBridge | undefined, hop: (index: number, role: MtuHop['role']) => MtuHop[]): Promise<MtuHop[]> {
+async function uplinkHops(bgp: BgpBridge | undefined, hop: (index: number, role: MtuHop['role']) => MtuHop[], netns?: string): Promise<MtuHop[]> {
   const seen = new Set<number>();
   for (const n of bgp?.neighborsSummary() ?? []) {
     if (n.state !== 'Established' || !n.address || /^fe80/i.test(n.address)) continue;
-    const r = await routeTo(n.address);
-    if (r) for (const i of await egressInterfaces(r)) seen.add(i);
+    const r = await routeTo(n.address, netns);
+    if (r) for (const i of await egressInterfaces(r, netns)) seen.add(i);
   }
   return [...seen].flatMap((i) => hop(i, 'uplink'));
 }
 
-async function kernelLookup(a: Addr): Promise<KernelRoute | undefined> {
+async function kernelLookup(a: Addr, netns?: string): Promise<KernelRoute | undefined> {
   const family = a instanceof Address4 ? 4 : 6;
-  const routes = await netlink().dumpRoutes({ family, table: 254 });
+  const routes = await netlink(netns).dumpRoutes({ family, table: 254 });
   let best: KernelRoute | undefined;
   for (const r of routes) {
     if (r.dst === 'default' || !contains(r.dst, a)) continue;

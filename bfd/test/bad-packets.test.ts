@@ -1,12 +1,11 @@
 // Hostile and broken BFD packets sent over a real veth from another namespace (python3's socket
 // module, so the TTL is set per packet with IP_TTL) are dropped and counted by rule, and the session
 // keeps working: a well-formed packet sent afterwards still moves it Down -> Init.
-import { afterEach, describe, expect, it } from 'vitest';
-import { rootLogger } from '../../lib/log.js';
+import { describe, expect, it } from 'vitest';
 import { registry } from '../../lib/metrics.js';
-import { Netns, isRoot, link } from '../../test/harness/netns.js';
+import { isRoot } from '../../test/harness/netns.js';
 import { waitFor } from '../../test/harness/peers/common.js';
-import { BfdManager } from '../manager.js';
+import { useBfdFixture } from './fixture.js';
 
 const A = '10.77.2.1';
 const B = '10.77.2.2';
@@ -36,18 +35,7 @@ for arg in sys.argv[3:]:
     s.sendto(bytes.fromhex(hexdata), (sys.argv[2], 3784))
 `;
 
-let cleanup: Array<() => void> = [];
-afterEach(() => {
-  // unshift() put daemons and managers first, namespaces (push) last: run in that order.
-  for (const f of cleanup) {
-    try {
-      f();
-    } catch {
-      /* keep cleaning */
-    }
-  }
-  cleanup = [];
-});
+const fx = useBfdFixture();
 
 async function metricValue(reason: string): Promise<number> {
   const m = (await registry.getSingleMetric('uplink_bfd_dropped_packets_total')?.get())?.values ?? [];
@@ -56,13 +44,8 @@ async function metricValue(reason: string): Promise<number> {
 
 describe.skipIf(!isRoot)('bfd malformed packets', () => {
   it('drops and counts each bad packet by reason, then still accepts a good one', async () => {
-    const a = Netns.create('ulf');
-    cleanup.push(() => a.destroy());
-    const b = Netns.create('ulf');
-    cleanup.push(() => b.destroy());
-    link(a, 'eth0', b, 'eth0', [`${A}/30`], [`${B}/30`]);
-    const mgr = new BfdManager({ netns: a.path, log: rootLogger.child({ component: 'bfd' }, { level: 'warn' }) });
-    cleanup.unshift(() => mgr.close());
+    const { a, b } = fx.pair(`${A}/30`, `${B}/30`);
+    const mgr = fx.manager(a);
     const key = mgr.addSession({ peer: B, interface: 'eth0', minTxMs: 100, minRxMs: 100, multiplier: 3 });
     const ttlBefore = await metricValue('ttl');
 

@@ -1,11 +1,11 @@
 // FRR bfdd interop beyond single-hop IPv4: an RFC 5883 multihop session across a router namespace
 // (packets arrive with TTL 254, which single-hop GTSM would drop), and an IPv6 single-hop session
 // (hop limit read through IPV6_RECVHOPLIMIT).
-import { afterEach, describe, expect, it } from 'vitest';
-import { rootLogger } from '../../lib/log.js';
-import { Netns, isRoot, link } from '../../test/harness/netns.js';
+import { describe, expect, it } from 'vitest';
+import { isRoot, link } from '../../test/harness/netns.js';
 import { waitFor } from '../../test/harness/peers/common.js';
-import { BfdManager, type BfdStateEvent } from '../manager.js';
+import type { BfdStateEvent } from '../manager.js';
+import { useBfdFixture } from './fixture.js';
 import { startFrrBfdd } from './peers.js';
 
 // Down must come within one detection time of the failure (the last packet before it restarted the
@@ -13,36 +13,13 @@ import { startFrrBfdd } from './peers.js';
 // takes tens of milliseconds.
 const DELIVERY_SLACK_MS = 100;
 
-let cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  // unshift() put daemons and managers first, namespaces (push) last: run in that order.
-  for (const f of cleanup) {
-    try {
-      await f();
-    } catch {
-      /* keep cleaning */
-    }
-  }
-  cleanup = [];
-});
-
-function ns(): Netns {
-  const n = Netns.create('ulf');
-  cleanup.push(() => n.destroy());
-  return n;
-}
-
-function manager(n: Netns): BfdManager {
-  const m = new BfdManager({ netns: n.path, log: rootLogger.child({ component: 'bfd' }, { level: 'warn' }) });
-  cleanup.unshift(() => m.close());
-  return m;
-}
+const fx = useBfdFixture();
 
 describe.skipIf(!isRoot)('bfd interop with FRR bfdd: multihop and IPv6', () => {
   it('brings up an RFC 5883 multihop session through a router and detects the peer dying', async () => {
-    const a = ns();
-    const r = ns();
-    const b = ns();
+    const a = fx.ns();
+    const r = fx.ns();
+    const b = fx.ns();
     link(a, 'eth0', r, 'ra', ['10.77.4.1/30'], ['10.77.4.2/30']);
     link(r, 'rb', b, 'eth0', ['10.77.5.1/30'], ['10.77.5.2/30']);
     r.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
@@ -52,8 +29,8 @@ describe.skipIf(!isRoot)('bfd interop with FRR bfdd: multihop and IPv6', () => {
       b,
       ['bfd', ' peer 10.77.4.1 multihop local-address 10.77.5.2', '  receive-interval 100', '  transmit-interval 100', '  detect-multiplier 3', ' !', '!', ''].join('\n'),
     );
-    cleanup.unshift(() => frr.stop());
-    const mgr = manager(a);
+    fx.onCleanup(() => frr.stop());
+    const mgr = fx.manager(a);
     const key = mgr.addSession({ peer: '10.77.5.2', local: '10.77.4.1', multihop: true, minTxMs: 100, minRxMs: 100, multiplier: 3 });
     const s = await waitFor('multihop session Up', () => (mgr.session(key)?.state === 'Up' && !mgr.session(key)?.polling ? mgr.session(key) : undefined), {
       timeoutMs: 15_000,
@@ -76,15 +53,15 @@ describe.skipIf(!isRoot)('bfd interop with FRR bfdd: multihop and IPv6', () => {
   });
 
   it('brings up an IPv6 single-hop session and agrees on timers', async () => {
-    const a = ns();
-    const b = ns();
+    const a = fx.ns();
+    const b = fx.ns();
     link(a, 'eth0', b, 'eth0', ['fd00:77:6::1/64'], ['fd00:77:6::2/64']);
     const frr = await startFrrBfdd(
       b,
       ['bfd', ' peer fd00:77:6::1 local-address fd00:77:6::2 interface eth0', '  receive-interval 150', '  transmit-interval 120', '  detect-multiplier 2', ' !', '!', ''].join('\n'),
     );
-    cleanup.unshift(() => frr.stop());
-    const mgr = manager(a);
+    fx.onCleanup(() => frr.stop());
+    const mgr = fx.manager(a);
     const key = mgr.addSession({ peer: 'fd00:77:6::2', local: 'fd00:77:6::1', interface: 'eth0', minTxMs: 100, minRxMs: 100, multiplier: 3 });
     const s = await waitFor('IPv6 session Up', () => (mgr.session(key)?.state === 'Up' && !mgr.session(key)?.polling ? mgr.session(key) : undefined), {
       timeoutMs: 15_000,

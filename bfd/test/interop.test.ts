@@ -2,12 +2,12 @@
 // bfd`. Our BfdManager runs in namespace A (its sockets are created there by the native engine), the
 // peer daemon in namespace B, joined by a veth. Timings printed here are the ones the lead quotes.
 import { execFile } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
-import { rootLogger } from '../../lib/log.js';
+import { describe, expect, it } from 'vitest';
 import { registry } from '../../lib/metrics.js';
-import { Netns, isRoot, link } from '../../test/harness/netns.js';
+import { isRoot, type Netns } from '../../test/harness/netns.js';
 import { waitFor } from '../../test/harness/peers/common.js';
-import { BfdManager, type BfdStateEvent } from '../manager.js';
+import type { BfdManager, BfdStateEvent } from '../manager.js';
+import { useBfdFixture } from './fixture.js';
 import { birdBfdSessions, startBird, startFrrBfdd, type BirdPeer, type FrrBfdd } from './peers.js';
 
 const A = '10.77.1.1';
@@ -26,28 +26,11 @@ interface Lab {
 const DELIVERY_SLACK_MS = 100;
 const ENGINE_SLACK_MS = 15;
 
-let cleanup: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  // unshift() put daemons and managers first, namespaces (push) last: run in that order.
-  for (const f of cleanup) {
-    try {
-      await f();
-    } catch {
-      /* best effort: the rest must still run */
-    }
-  }
-  cleanup = [];
-});
+const fx = useBfdFixture();
 
 function lab(): Lab {
-  const a = Netns.create('ulf');
-  cleanup.push(() => a.destroy());
-  const b = Netns.create('ulf');
-  cleanup.push(() => b.destroy());
-  link(a, 'eth0', b, 'eth0', [`${A}/30`], [`${B}/30`]);
-  const mgr = new BfdManager({ netns: a.path, log: rootLogger.child({ component: 'bfd' }, { level: 'warn' }) });
-  cleanup.unshift(() => mgr.close());
+  const { a, b } = fx.pair(`${A}/30`, `${B}/30`);
+  const mgr = fx.manager(a);
   const events: BfdStateEvent[] = [];
   mgr.on('state', (e) => events.push(e));
   return { a, b, mgr, events };
@@ -76,7 +59,7 @@ describe.skipIf(!isRoot)('bfd interop with FRR bfdd', () => {
       b,
       ['bfd', ` peer ${A} local-address ${B} interface eth0`, '  receive-interval 100', '  transmit-interval 100', '  detect-multiplier 3', ' !', '!', ''].join('\n'),
     );
-    cleanup.unshift(() => frr.stop());
+    fx.onCleanup(() => frr.stop());
     const key = mgr.addSession({ peer: B, local: A, interface: 'eth0', minTxMs: 50, minRxMs: 80, multiplier: 4 });
 
     await waitFor('our session Up and poll finished', () => {
@@ -146,7 +129,7 @@ describe.skipIf(!isRoot)('bfd interop with BIRD 2', () => {
 
   async function birdUp(l: Lab, ourTx: number, ourRx: number): Promise<{ bird: BirdPeer; key: string }> {
     const bird = await startBird(l.b, { config: birdConfig });
-    cleanup.unshift(() => bird.stop({ cleanup: true }));
+    fx.onCleanup(() => bird.stop({ cleanup: true }));
     const key = l.mgr.addSession({ peer: B, interface: 'eth0', minTxMs: ourTx, minRxMs: ourRx, multiplier: 3 });
     await waitUp(l, key, () => bird.log());
     return { bird, key };
@@ -200,7 +183,7 @@ describe.skipIf(!isRoot)('bfd interop with BIRD 2', () => {
     expect(took).toBeLessThanOrEqual(s.negotiated.detectionTimeMs + DELIVERY_SLACK_MS);
     // A new BIRD knows nothing of the old session; ours is Down with RemoteDiscr 0 and comes back Up.
     const again = await startBird(l.b, { config: birdConfig });
-    cleanup.unshift(() => again.stop({ cleanup: true }));
+    fx.onCleanup(() => again.stop({ cleanup: true }));
     await waitUp(l, key, () => again.log());
     expect(l.events.filter((e) => e.key === key).map((e) => e.to).filter((t) => t !== 'Init')).toEqual(['Up', 'Down', 'Up']);
   });
@@ -210,7 +193,7 @@ describe.skipIf(!isRoot)('bfd interop with BIRD 2', () => {
     const bird = await startBird(l.b, {
       config: birdConfig.replace('multiplier 5;', 'multiplier 5; authentication simple; password "uplink-bfd" { id 7; };'),
     });
-    cleanup.unshift(() => bird.stop({ cleanup: true }));
+    fx.onCleanup(() => bird.stop({ cleanup: true }));
     const key = l.mgr.addSession({ peer: B, interface: 'eth0', minTxMs: 50, minRxMs: 50, auth: { type: 'simple', keyId: 7, password: 'uplink-bfd' } });
     await waitUp(l, key, () => bird.log());
     await waitFor('BIRD reports Up', () => birdBfdSessions(bird).find((x) => x.address === A && x.state === 'Up'), { timeoutMs: 10_000, describe: () => bird.log() });

@@ -1,26 +1,15 @@
 // Two of our own managers in two namespaces, 50 ms x 3 (150 ms detection): the sessions stay Up while
 // the main thread is blocked in 200 ms synchronous chunks, because the native engine keeps sending and
 // receiving on time. Then an administrative removal reaches the peer as AdminDown, not as a failure.
-import { afterEach, describe, expect, it } from 'vitest';
-import { rootLogger } from '../../lib/log.js';
+import { describe, expect, it } from 'vitest';
 import { registry } from '../../lib/metrics.js';
-import { Netns, isRoot, link } from '../../test/harness/netns.js';
+import { isRoot } from '../../test/harness/netns.js';
 import { waitFor } from '../../test/harness/peers/common.js';
-import { BfdManager, type BfdStateEvent } from '../manager.js';
+import type { BfdStateEvent } from '../manager.js';
 import { bfdShowRows } from '../show.js';
+import { useBfdFixture } from './fixture.js';
 
-let cleanup: Array<() => void> = [];
-afterEach(() => {
-  // unshift() put daemons and managers first, namespaces (push) last: run in that order.
-  for (const f of cleanup) {
-    try {
-      f();
-    } catch {
-      /* keep cleaning */
-    }
-  }
-  cleanup = [];
-});
+const fx = useBfdFixture();
 
 function blockFor(ms: number): void {
   const end = Date.now() + ms;
@@ -31,16 +20,9 @@ function blockFor(ms: number): void {
 
 describe.skipIf(!isRoot)('bfd under main-thread load', () => {
   it('keeps 150 ms-detection sessions Up through 200 ms event-loop stalls; removal is not a failure', async () => {
-    const a = Netns.create('ulf');
-    cleanup.push(() => a.destroy());
-    const b = Netns.create('ulf');
-    cleanup.push(() => b.destroy());
-    link(a, 'eth0', b, 'eth0', ['10.77.7.1/30'], ['10.77.7.2/30']);
-    const quiet = rootLogger.child({ component: 'bfd' }, { level: 'warn' });
-    const ma = new BfdManager({ netns: a.path, log: quiet });
-    cleanup.unshift(() => ma.close());
-    const mb = new BfdManager({ netns: b.path, log: quiet });
-    cleanup.unshift(() => mb.close());
+    const { a, b } = fx.pair('10.77.7.1/30', '10.77.7.2/30');
+    const ma = fx.manager(a);
+    const mb = fx.manager(b);
     const ka = ma.addSession({ peer: '10.77.7.2', interface: 'eth0', minTxMs: 50, minRxMs: 50, multiplier: 3 });
     const kb = mb.addSession({ peer: '10.77.7.1', interface: 'eth0', minTxMs: 50, minRxMs: 50, multiplier: 3 });
     await waitFor('both Up', () => (ma.session(ka)?.state === 'Up' && mb.session(kb)?.state === 'Up' && !ma.session(ka)?.polling && !mb.session(kb)?.polling ? true : undefined), {
@@ -75,16 +57,9 @@ describe.skipIf(!isRoot)('bfd under main-thread load', () => {
   });
 
   it('runs IPv6 link-local sessions bound to an interface (scope from the interface)', async () => {
-    const a = Netns.create('ulf');
-    cleanup.push(() => a.destroy());
-    const b = Netns.create('ulf');
-    cleanup.push(() => b.destroy());
-    link(a, 'eth0', b, 'eth0', ['fe80::a/64'], ['fe80::b/64']);
-    const quiet = rootLogger.child({ component: 'bfd' }, { level: 'warn' });
-    const ma = new BfdManager({ netns: a.path, log: quiet });
-    cleanup.unshift(() => ma.close());
-    const mb = new BfdManager({ netns: b.path, log: quiet });
-    cleanup.unshift(() => mb.close());
+    const { a, b } = fx.pair('fe80::a/64', 'fe80::b/64');
+    const ma = fx.manager(a);
+    const mb = fx.manager(b);
     const ka = ma.addSession({ peer: 'fe80::b', interface: 'eth0', minTxMs: 50, minRxMs: 50, multiplier: 3 });
     const kb = mb.addSession({ peer: 'fe80::a', local: 'fe80::b', interface: 'eth0', minTxMs: 50, minRxMs: 50, multiplier: 3 });
     await waitFor('both Up', () => (ma.session(ka)?.state === 'Up' && mb.session(kb)?.state === 'Up' ? true : undefined), { timeoutMs: 10_000 });

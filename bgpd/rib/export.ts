@@ -3,7 +3,7 @@
 import type { AttrSet, AttrTable, Attrs } from './attrs.js';
 import { evaluate } from './policy.js';
 import { keyFamily, type AddressFamily, type PrefixKey } from './prefix.js';
-import type { RibPeerInfo } from './rib.js';
+import type { RibPeerInfo } from './peer-state.js';
 import { AsPathSegmentType } from '../wire/types.js';
 
 export interface ExportContext {

@@ -9,6 +9,8 @@ describe('IntMap', () => {
         const m = new IntMap();
         const ref = new Map<number, number>();
         for (const [del, k, v] of ops) {
+          // Now and then room for a batch, as the Loc-RIB does before a big pass: contents unchanged.
+          if ((v & 63) === 7) m.reserve(v);
           if (del) expect(m.delete(k)).toBe(ref.get(k)), ref.delete(k);
           else expect(m.set(k, v)).toBe(ref.get(k)), ref.set(k, v);
         }
@@ -19,6 +21,20 @@ describe('IntMap', () => {
         expect(seen).toEqual(ref);
       }),
     );
+  });
+
+  it('reserve(n) makes room for n more keys at once: no rehash while they go in', () => {
+    const m = new IntMap();
+    for (let i = 0; i < 1000; i++) m.set(i, i);
+    m.reserve(100_000);
+    const rehash = (m as unknown as { rehash: () => void }).rehash;
+    let rehashes = 0;
+    (m as unknown as { rehash: () => void }).rehash = () => (rehashes++, rehash.call(m));
+    for (let i = 1000; i < 101_000; i++) m.set(i, i * 2);
+    expect(rehashes).toBe(0);
+    expect(m.size).toBe(101_000);
+    expect(m.get(500)).toBe(500);
+    expect(m.get(100_999)).toBe(201_998);
   });
 
   it('keys that differ only in their high bits do not pile up (sparse prefixes)', () => {

@@ -106,12 +106,24 @@ export class IntMap {
     this.used = 0;
   }
 
-  private rehash(): void {
+  /**
+   * Room for `n` more keys without a rehash on the way: a caller that knows a batch's size (a decision
+   * pass over a table load) rehashes once to the final size instead of ~log4(n) times through it.
+   */
+  reserve(n: number): void {
+    const old = this.mask + 1;
+    if ((this.used + n) * 4 <= old * 3) return;
+    let cap = old;
+    while ((this.count + n) * 4 > cap * 3) cap *= 2;
+    this.rehash(cap);
+  }
+
+  private rehash(to?: number): void {
     const { kv, state } = this;
     // Grow only when live entries need it; otherwise the same size just drops the tombstones.
     // Big tables grow by 4x: a full-table load then rehashes half as often.
     const old = this.mask + 1;
-    const cap = this.count * 2 > old ? old * (old >= 4096 ? 4 : 2) : old;
+    const cap = to ?? (this.count * 2 > old ? old * (old >= 4096 ? 4 : 2) : old);
     this.kv = new Int32Array(cap * 2);
     this.state = new Uint8Array(cap);
     this.mask = cap - 1;

@@ -23,6 +23,13 @@ export class KeyList {
     this.v4[this.n4++] = key;
   }
 
+  /** IPv4 keys per prefix length (duplicates counted), into `out` (33 entries, zeroed here). */
+  countV4ByLength(out: Int32Array): void {
+    out.fill(0);
+    const v4 = this.v4;
+    for (let i = 0; i < this.n4; i++) out[Math.floor(v4[i]! / 4294967296)]!++;
+  }
+
   forEach(cb: (key: PrefixKey) => void): void {
     for (let i = 0; i < this.n4; i++) cb(this.v4[i]!);
     for (const k of this.v6) cb(k);

@@ -233,6 +233,22 @@ export class PrefixMap {
     return prev;
   }
 
+  /** Room for `n` more IPv4 keys of length `len` (see IntMap.reserve). */
+  reserveV4(len: number, n: number): void {
+    let m = this.v4[len];
+    if (!m) {
+      m = new IntMap(n);
+      this.v4[len] = m;
+      return;
+    }
+    m.reserve(n);
+  }
+
+  /** Entries of one IPv4 prefix length. */
+  sizeV4(len: number): number {
+    return this.v4[len]?.size ?? 0;
+  }
+
   /** Returns the removed value. */
   delete(key: PrefixKey): number | undefined {
     if (typeof key === 'string') {

@@ -49,6 +49,50 @@ describe('Rib pipeline', () => {
     expect(rib.counts(a).received.ipv4).toBe(0);
   });
 
+  it('the columnar FIB batch: IPv4 then IPv6, one entry per next-hop set, -1 for removals, object listeners only on request', () => {
+    const rib = new Rib({ localAs: 65000, routerId: '10.255.0.1' });
+    const a = rib.addPeer(peerInfo({ name: 'a', address: '10.0.0.1' }));
+    const b = rib.addPeer(peerInfo({ name: 'b', address: '10.0.1.1', routerId: '2.2.2.2' }));
+    const seen: { v4: number[]; v6: string[]; hops: number[]; sets: string[] }[] = [];
+    const unsubscribe = rib.onFibBatch((batch) => {
+      // Copied out: the arrays are the builder's, reused by the next pass.
+      seen.push({
+        v4: [...batch.v4.subarray(0, batch.n4)],
+        v6: [...batch.v6],
+        hops: [...batch.hops],
+        sets: batch.hopSets.map((h) => h.map((x) => x.address).join(',')),
+      });
+      expect(batch.size).toBe(batch.n4 + batch.v6.length);
+    });
+    // Past the builder's first 1024 slots, from two peers (two next-hop sets), plus IPv6.
+    const many = Array.from({ length: 3000 }, (_, i) => formatKey(v4Key(((10 << 24) >>> 0) + i * 256, 24)));
+    rib.announce(a, { origin: 0, asPath: seq(65001), nextHop: '10.0.0.1' }, keys(...many.slice(0, 2000), '2001:db8:1::/48'));
+    rib.announce(b, { origin: 0, asPath: seq(65002), nextHop: '10.0.1.1' }, keys(...many.slice(2000), '2001:db8:2::/48'));
+    rib.flush();
+    expect(seen).toHaveLength(1);
+    const first = seen[0]!;
+    expect(first.v4).toEqual(many.map((p) => parsePrefix(p)));
+    expect(first.v6).toEqual(['2001:db8:1::/48', '2001:db8:2::/48'].map((p) => parsePrefix(p)));
+    expect(first.sets).toEqual(['10.0.0.1', '10.0.1.1']);
+    expect(first.hops).toEqual([...Array<number>(2000).fill(0), ...Array<number>(1000).fill(1), 0, 1]);
+    // From here an onFib listener also gets each pass, as FibChange objects.
+    const objects: FibChange[] = [];
+    rib.onFib((c) => objects.push(...c));
+    rib.withdraw(a, keys(many[5]!, '2001:db8:1::/48'));
+    rib.flush();
+    expect(seen[1]).toEqual({ v4: [parsePrefix(many[5]!)], v6: [parsePrefix('2001:db8:1::/48')], hops: [-1, -1], sets: [] });
+    expect(objects).toEqual([
+      { prefix: many[5], family: 'ipv4', nextHops: [] },
+      { prefix: '2001:db8:1::/48', family: 'ipv6', nextHops: [] },
+    ]);
+    // The batch listener unsubscribed gets no more; the object listener still does.
+    unsubscribe();
+    rib.withdraw(b, keys(many[2500]!));
+    rib.flush();
+    expect(seen).toHaveLength(2);
+    expect(objects).toHaveLength(3);
+  });
+
   it('import policy filters into the post-policy Adj-RIB-In; soft reconfiguration re-applies it', () => {
     const { rib } = setup();
     const pol = compilePolicy('imp', { terms: [{ match: { prefixList: [{ prefix: '10.244.0.0/16', le: 32 }] }, action: 'accept', set: { localPref: 120 } }] });

@@ -8,59 +8,23 @@
 // Batching: inputs mark prefixes dirty; the decision runs once per event-loop turn (setImmediate) over
 // the dirty set, then one FIB batch and one outbound batch per peer leave. Ownership: one Rib per
 // speaker, single-threaded; listeners must not call back into the Rib synchronously.
+//
+// This file is the facade and the pipeline's control; its parts: peer-state.ts (per-peer Adj-RIBs,
+// import cache, sending under MRAI), path-sets.ts (the Loc-RIB's interned values and their next hops),
+// fib-batch.ts (the columnar FIB output), export.ts (export rules, add-path), decision.ts, policy.ts.
 import { AttrTable, type Attrs, type AttrSet } from './attrs.js';
 import { decide, BestReason, type BestReasonName, type Candidate, type DecisionOptions, type PathSource } from './decision.js';
-import { asLoop, attrVerdicts, evaluate, matchingTermWith, type CompiledPolicy } from './policy.js';
-import { AddPathOut, PathIds, exportRoute, type AddPathBatch } from './export.js';
+import { asLoop } from './policy.js';
+import { AddPathOut, PathIds, exportRoute } from './export.js';
 import { KeyList } from './key-list.js';
-import { formatKey, keyFamily, PrefixMap, type AddressFamily, type PrefixKey } from './prefix.js';
+import { keyFamily, PrefixMap, type AddressFamily, type PrefixKey } from './prefix.js';
+import { FibBatchBuilder, fibChanges, subscribe, type FibBatch, type FibChange, type NextHop } from './fib-batch.js';
+import { PathSetTable, type PathRef, type PathSet } from './path-sets.js';
+import { REJECTED, importAttr, importCache, peerCounts, releaseImportCache, sendPending, sourceOf, type PeerCounts, type ImportCache, type OutboundBatch, type OutboundListener, type PeerState, type RibPeerInfo } from './peer-state.js';
 import { BgpError, BgpErrorCode } from '../errors.js';
 
-export interface RibPeerInfo {
-  readonly name: string;
-  readonly address: string;
-  readonly routerId: string;
-  readonly localAs: number;
-  readonly remoteAs: number;
-  readonly ebgp: boolean;
-  readonly rrClient: boolean;
-  readonly igpMetric: number;
-  readonly allowasIn: number;
-  readonly importPolicy?: CompiledPolicy;
-  readonly exportPolicy?: CompiledPolicy;
-  /** Our address on the session, per family: the next hop we advertise (next-hop-self). */
-  readonly localNextHop: { readonly ipv4?: string; readonly ipv6?: string; readonly ipv6LinkLocal?: string };
-  readonly nextHopSelf: boolean;
-  /** Unnumbered peers: the interface the session runs over, where its link-local next hops live. */
-  readonly interface?: string;
-  /** RFC 4271 §9.2.1.1 MinRouteAdvertisementInterval for announcements to this peer; 0 = per turn. */
-  readonly mraiMs?: number;
-  /** RFC 7911: families in which the peer receives several paths from us (add-path send negotiated). */
-  readonly addPathSend?: readonly AddressFamily[];
-}
-
-export interface NextHop {
-  readonly address: string;
-  /** Set for IPv6 link-local next hops (unnumbered peers): the interface to reach them through. */
-  readonly linkLocal?: string;
-}
-
-/** One Loc-RIB change for the FIB reconciler: nextHops empty = remove the route. */
-export interface FibChange {
-  readonly prefix: string;
-  readonly family: AddressFamily;
-  readonly nextHops: readonly NextHop[];
-}
-
-export interface OutboundBatch {
-  readonly withdraw: PrefixKey[];
-  /** attribute set -> prefixes to announce with it. */
-  readonly announce: Map<AttrSet, PrefixKey[]>;
-  /** Families for which this batch completes the initial table (send End-of-RIB, RFC 4724 §2). */
-  readonly endOfRib: readonly AddressFamily[];
-  /** RFC 7911 add-path families: every path with its Path Identifier (not in withdraw/announce). */
-  readonly paths?: AddPathBatch;
-}
+export type { OutboundBatch, PeerCounts, RibPeerInfo } from './peer-state.js';
+export { fibBatchKey, fibChanges, type FibBatch, type FibChange, type NextHop } from './fib-batch.js';
 
 export interface RibOptions extends DecisionOptions {
   readonly localAs: number;
@@ -68,61 +32,6 @@ export interface RibOptions extends DecisionOptions {
   /** RFC 4456 §7: defaults to the router ID. */
   readonly clusterId?: string;
 }
-
-interface PeerState {
-  readonly id: number;
-  info: RibPeerInfo;
-  /** pathId -> prefix -> attribute id (RFC 7911: one map per path id; 0 without add-path). */
-  readonly pre: Map<number, PrefixMap>;
-  /**
-   * The post-policy Adj-RIB-In, stored as its difference from `pre` (same path ids): a prefix absent
-   * here has post = pre; present, its value is the rewritten attribute id, or REJECTED. Most import
-   * policies accept most routes unchanged, so this is usually empty and costs nothing per prefix.
-   * Invariant: a key is here only while it is in the `pre` map of the same path id.
-   */
-  readonly exc: Map<number, PrefixMap>;
-  /** `pre` and `exc` as parallel arrays, for the per-prefix decision loop (no iterator allocation). */
-  inIds: number[];
-  inPre: PrefixMap[];
-  inExc: PrefixMap[];
-  readonly out: PrefixMap;
-  pending: PrefixMap | null;
-  established: boolean;
-  eorPending: AddressFamily[];
-  stale: PrefixMap | null;
-  source: PathSource;
-  lastSent: number;
-  mraiTimer: ReturnType<typeof setTimeout> | null;
-  /** Adj-RIB-Out of the add-path send families (RFC 7911), null without. */
-  addPath: AddPathOut | null;
-}
-
-/** See importCache: a policy's per-attribute-set verdicts and matched term + 1 -> post-policy id. */
-interface ImportCache {
-  readonly policy: CompiledPolicy;
-  readonly verdicts: Uint8Array;
-  /** UNSEEN until the term first matches; REJECTED; or an id holding one reference until release. */
-  readonly post: Int32Array;
-}
-const UNSEEN = -3;
-const REJECTED = -2;
-
-interface PathRef {
-  readonly peer: number;
-  readonly pathId: number;
-  readonly attr: number;
-}
-
-interface PathSet {
-  readonly key: string;
-  readonly paths: readonly PathRef[];
-  readonly reason: BestReasonName;
-  readonly nextHops: readonly NextHop[];
-  refs: number;
-}
-
-/** The next hops of a removal (shared: FibChange is read-only). */
-const NO_HOPS: readonly NextHop[] = Object.freeze([]);
 
 /** Peer id 0 is the speaker itself (locally originated prefixes). */
 export const LOCAL_PEER = 0;
@@ -136,15 +45,14 @@ export class Rib {
   private nextPeerId = 1;
   private readonly local = new PrefixMap();
   private readonly loc = new PrefixMap();
-  private readonly pathSets: (PathSet | undefined)[] = [];
-  private readonly pathSetByKey = new Map<string, number>();
-  private readonly freePathSets: number[] = [];
-  /** attr * 65536 + peer -> path set id, for single-path sets (see select). */
-  private readonly singleSets = new Map<number, number>();
+  private readonly pathSets = new PathSetTable(this.attrs, (id) => this.peers.get(id)?.info);
   private dirty = new KeyList();
   private scheduled = false;
   private readonly fibListeners: ((changes: FibChange[]) => void)[] = [];
-  private outboundListener: ((peerId: number, batch: OutboundBatch) => void) | null = null;
+  private readonly fibBatchListeners: ((batch: FibBatch) => void)[] = [];
+  private readonly fibOut = new FibBatchBuilder();
+  private outboundListener: OutboundListener | null = null;
+  private readonly emitOutbound: OutboundListener = (id, batch) => this.outboundListener?.(id, batch);
   private readonly clusterId: string;
 
   constructor(private opts: RibOptions) {
@@ -155,8 +63,14 @@ export class Rib {
     this.opts = opts;
   }
 
-  onFib(cb: (changes: FibChange[]) => void): void {
-    this.fibListeners.push(cb);
+  /** FIB changes per decision pass as objects (built only while someone listens here). */
+  onFib(cb: (changes: FibChange[]) => void): () => void {
+    return subscribe(this.fibListeners, cb);
+  }
+
+  /** FIB changes per decision pass, columnar (see FibBatch): what the agent's FIB path uses. */
+  onFibBatch(cb: (batch: FibBatch) => void): () => void {
+    return subscribe(this.fibBatchListeners, cb);
   }
 
   onOutbound(cb: (peerId: number, batch: OutboundBatch) => void): void {
@@ -219,7 +133,7 @@ export class Rib {
     const p = this.peer(id);
     p.established = true;
     p.eorPending = [...families];
-    this.loc.forEach((key, sid) => this.exportOne(p, key, this.pathSets[sid]));
+    this.loc.forEach((key, sid) => this.exportOne(p, key, this.pathSets.get(sid)));
     p.pending ??= new PrefixMap();
     this.schedule();
   }
@@ -293,7 +207,7 @@ export class Rib {
     const clean = p.info.ebgp && attrs.localPref !== undefined ? { ...attrs, localPref: undefined } : attrs;
     const pre = this.attrs.intern(clean);
     const rejectAll = this.loops(p, pre);
-    const cache = rejectAll ? null : this.importCache(p, pre);
+    const cache = rejectAll ? null : importCache(p, pre);
     const preId = pre.id;
     const stale = p.stale;
     let preRefs = 0;
@@ -314,13 +228,13 @@ export class Rib {
       const prev = preMap.set(key, preId);
       if (prev !== undefined) this.attrs.unref(prev);
       if (stale) stale.delete(key);
-      const postId = rejectAll ? REJECTED : cache ? this.importAttr(p, key, pre, cache) : preId;
+      const postId = rejectAll ? REJECTED : cache ? importAttr(this.attrs, key, pre, cache) : preId;
       if (this.setPost(excMap, key, preId, postId)) accepted++;
       this.dirty.push(key);
     });
     this.attrs.ref(preId, preRefs);
     // Release the references taken for the cache entries and by intern().
-    if (cache) this.releaseImportCache(cache);
+    if (cache) releaseImportCache(this.attrs, cache);
     this.attrs.unref(preId);
     this.schedule();
     return accepted;
@@ -394,33 +308,6 @@ export class Rib {
     return false;
   }
 
-  /**
-   * The import cache for one attribute set (one UPDATE, or one set on reimport), or null when the peer
-   * has no import policy. The terms' attribute conditions are evaluated here once, so per prefix only
-   * the prefix lists run (RFC 4271 §9.1.1 policy, applied per route but mostly per attribute set).
-   */
-  private importCache(p: PeerState, pre: AttrSet): ImportCache | null {
-    const pol = p.info.importPolicy;
-    if (!pol) return null;
-    return { policy: pol, verdicts: attrVerdicts(pol, pre), post: new Int32Array(pol.terms.length + 1).fill(UNSEEN) };
-  }
-
-  private releaseImportCache(cache: ImportCache): void {
-    for (const v of cache.post) if (v >= 0) this.attrs.unref(v);
-  }
-
-  /** Post-policy attribute id for one prefix (REJECTED = -2), cached per matched term. */
-  private importAttr(p: PeerState, key: PrefixKey, pre: AttrSet, cache: ImportCache): number {
-    const term = matchingTermWith(cache.policy, key, cache.verdicts);
-    const hit = cache.post[term + 1]!;
-    if (hit !== UNSEEN) return hit;
-    const r = evaluate(cache.policy, key, pre);
-    let id = REJECTED;
-    if (r.accept) id = r.changed ? this.attrs.intern(r.attrs).id : (this.attrs.ref(pre.id), pre.id);
-    cache.post[term + 1] = id;
-    return id;
-  }
-
   /** Soft reconfiguration inbound: re-run import policy over the stored pre-policy routes. */
   reimport(id: number): void {
     const p = this.peer(id);
@@ -431,13 +318,13 @@ export class Rib {
       preMap.forEach((key, attrId) => {
         const pre = this.attrs.get(attrId);
         let cache = caches.get(attrId);
-        if (cache === undefined) caches.set(attrId, (cache = this.importCache(p, pre)));
-        const postId = this.loops(p, pre) ? REJECTED : cache ? this.importAttr(p, key, pre, cache) : attrId;
+        if (cache === undefined) caches.set(attrId, (cache = importCache(p, pre)));
+        const postId = this.loops(p, pre) ? REJECTED : cache ? importAttr(this.attrs, key, pre, cache) : attrId;
         this.setPost(excMap, key, attrId, postId);
         this.dirty.push(key);
       });
     }
-    for (const c of caches.values()) if (c) this.releaseImportCache(c);
+    for (const c of caches.values()) if (c) releaseImportCache(this.attrs, c);
     this.schedule();
   }
 
@@ -452,7 +339,7 @@ export class Rib {
     });
     p.out.clear();
     p.addPath?.withdrawAll();
-    this.loc.forEach((key, sid) => this.exportOne(p, key, this.pathSets[sid]));
+    this.loc.forEach((key, sid) => this.exportOne(p, key, this.pathSets.get(sid)));
     this.schedule();
   }
 
@@ -506,12 +393,11 @@ export class Rib {
     this.scheduled = false;
     const dirty = this.dirty;
     this.dirty = new KeyList();
-    // FIB changes are collected as (key, next hops) and become objects in one pass after the
-    // decision: the decision loop allocates nothing per prefix.
-    const fibKeys: PrefixKey[] = [];
-    const fibHops: (readonly NextHop[])[] = [];
-    const wantFib = this.fibListeners.length > 0;
+    // FIB changes are collected columnar (FibBatch): the decision loop allocates nothing per prefix.
+    const fib = this.fibOut;
+    const wantFib = this.fibListeners.length > 0 || this.fibBatchListeners.length > 0;
     const exporting = this.peerList.filter((p) => p.established);
+    this.reserveLoc(dirty);
     dirty.forEach((key) => {
       const next = this.select(key);
       // One hash probe for the read and the write: set and delete return what was there.
@@ -520,28 +406,39 @@ export class Rib {
         if (next !== undefined) this.releasePathSet(next); // select() took a reference
         return;
       }
-      const prevSet = prev !== undefined ? this.pathSets[prev] : undefined;
-      const nextSet = next !== undefined ? this.pathSets[next] : undefined;
+      const prevSet = prev !== undefined ? this.pathSets.get(prev) : undefined;
+      const nextSet = next !== undefined ? this.pathSets.get(next) : undefined;
       if (wantFib) {
         const prevFib = prevSet && prevSet.paths[0]!.peer !== LOCAL_PEER ? prevSet.nextHops : null;
         const nextFib = nextSet && nextSet.paths[0]!.peer !== LOCAL_PEER ? nextSet.nextHops : null;
-        if (nextFib || prevFib) {
-          fibKeys.push(key);
-          fibHops.push(nextFib ?? NO_HOPS);
-        }
+        if (nextFib || prevFib) fib.push(key, nextFib);
       }
       if (prev !== undefined) this.releasePathSet(prev);
       for (let i = 0; i < exporting.length; i++) this.exportOne(exporting[i]!, key, nextSet);
     });
-    if (fibKeys.length) {
-      const changes: FibChange[] = [];
-      for (let i = 0; i < fibKeys.length; i++) {
-        const key = fibKeys[i]!;
-        changes.push({ prefix: formatKey(key), family: keyFamily(key), nextHops: fibHops[i]! });
+    if (fib.size) {
+      const batch = fib.take();
+      for (const l of this.fibBatchListeners) l(batch);
+      if (this.fibListeners.length) {
+        const changes = fibChanges(batch);
+        for (const l of this.fibListeners) l(changes);
       }
-      for (const l of this.fibListeners) l(changes);
     }
-    for (const p of exporting) this.sendPending(p);
+    for (const p of exporting) sendPending(p, this.attrs, this.emitOutbound);
+  }
+
+  /**
+   * A pass that grows the Loc-RIB (a table load: every dirty key new) sizes its maps once, instead of
+   * rehashing through every power of 4 on the way (8% of a 100k load's CPU profile). Only when the pass
+   * has more keys of a length than the map holds, so a refresh of a known table reserves nothing.
+   */
+  private readonly lenCounts = new Int32Array(33);
+  private reserveLoc(dirty: KeyList): void {
+    dirty.countV4ByLength(this.lenCounts);
+    for (let len = 0; len <= 32; len++) {
+      const n = this.lenCounts[len]!;
+      if (n > 1024 && n > this.loc.sizeV4(len)) this.loc.reserveV4(len, n);
+    }
   }
 
   /** Interned path set for the prefix (one reference taken), or undefined when no path is left. */
@@ -571,12 +468,9 @@ export class Rib {
     }
     if (n === 0) return undefined;
     if (n === 1 && onePath === 0) {
-      // The common case: a numeric cache key instead of building a string per prefix.
-      const hit = this.singleSets.get(oneAttr * 65536 + onePeer);
-      if (hit !== undefined) {
-        this.pathSets[hit]!.refs++;
-        return hit;
-      }
+      // The common case: no array and no string built per prefix.
+      const hit = this.pathSets.single(oneAttr, onePeer);
+      if (hit !== undefined) return hit;
     }
     const refs: PathRef[] = [];
     if (localAttr !== undefined) refs.push({ peer: LOCAL_PEER, pathId: 0, attr: localAttr });
@@ -594,41 +488,11 @@ export class Rib {
       chosen = d.multipath.map((i) => refs[i]!);
       reason = d.reason;
     }
-    let skey = '';
-    for (const r of chosen) skey += `${r.peer}:${r.pathId}:${r.attr};`;
-    const found = this.pathSetByKey.get(skey);
-    if (found !== undefined) {
-      this.pathSets[found]!.refs++;
-      return found;
-    }
-    const id = this.freePathSets.pop() ?? this.pathSets.length;
-    for (const r of chosen) this.attrs.ref(r.attr);
-    this.pathSets[id] = { key: skey, paths: chosen, reason, nextHops: this.nextHopsOf(chosen), refs: 1 };
-    this.pathSetByKey.set(skey, id);
-    if (refs.length === 1 && chosen[0]!.pathId === 0) this.singleSets.set(chosen[0]!.attr * 65536 + chosen[0]!.peer, id);
-    return id;
+    return this.pathSets.intern(chosen, reason, refs.length === 1);
   }
 
   private releasePathSet(id: number): void {
-    const s = this.pathSets[id]!;
-    if (--s.refs > 0) return;
-    for (const r of s.paths) this.attrs.unref(r.attr);
-    this.pathSetByKey.delete(s.key);
-    const only = s.paths.length === 1 ? s.paths[0]! : null;
-    if (only && only.pathId === 0 && this.singleSets.get(only.attr * 65536 + only.peer) === id) this.singleSets.delete(only.attr * 65536 + only.peer);
-    this.pathSets[id] = undefined;
-    this.freePathSets.push(id);
-  }
-
-  private nextHopsOf(paths: readonly PathRef[]): NextHop[] {
-    const out: NextHop[] = [];
-    for (const r of paths) {
-      const a = this.attrs.get(r.attr);
-      const p = this.peers.get(r.peer);
-      const nh = nextHopOf(a.nextHop, a.nextHopLocal, p?.info);
-      if (!out.some((x) => x.address === nh.address && x.linkLocal === nh.linkLocal)) out.push(nh);
-    }
-    return out;
+    this.pathSets.release(id);
   }
 
   private candidate(r: PathRef): Candidate {
@@ -676,64 +540,11 @@ export class Rib {
     return exportRoute({ clusterId: this.clusterId, defaultLocalPref: this.opts.defaultLocalPref ?? 100 }, p.info, src, key, this.attrs.get(best.attr));
   }
 
-  private sendPending(p: PeerState): void {
-    let pending = p.pending;
-    const eor = p.eorPending;
-    if ((!pending || pending.size === 0) && eor.length === 0 && !p.addPath?.hasPending) return;
-    const mrai = p.info.mraiMs ?? 0;
-    const wait = p.lastSent + mrai - Date.now();
-    if (mrai > 0 && wait > 0 && eor.length === 0 && pending) {
-      // MRAI (RFC 4271 §9.2.1.1): hold announcements until the interval has passed; withdrawals leave
-      // at once so traffic stops being drawn to a path that is gone.
-      const withdraw: PrefixKey[] = [];
-      pending.forEach((k, v) => { if (v < 0) withdraw.push(k); });
-      for (const k of withdraw) pending.delete(k);
-      if (withdraw.length) this.outboundListener?.(p.id, { withdraw, announce: new Map(), endOfRib: [] });
-      if (!p.mraiTimer) {
-        p.mraiTimer = setTimeout(() => {
-          p.mraiTimer = null;
-          if (p.established) this.sendPending(p);
-        }, wait);
-      }
-      return;
-    }
-    p.pending = null;
-    p.eorPending = [];
-    p.lastSent = Date.now();
-    const paths = p.addPath?.take();
-    const batch: OutboundBatch = { withdraw: [], announce: new Map(), endOfRib: eor, ...(paths ? { paths } : {}) };
-    pending?.forEach((key, v) => {
-      if (v < 0) {
-        batch.withdraw.push(key);
-        return;
-      }
-      const a = this.attrs.get(v);
-      let list = batch.announce.get(a);
-      if (!list) batch.announce.set(a, (list = []));
-      list.push(key);
-    });
-    this.outboundListener?.(p.id, batch);
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Introspection (plain data for uplinkctl)
 
-  counts(id: number): { received: Record<AddressFamily, number>; accepted: Record<AddressFamily, number>; advertised: Record<AddressFamily, number> } {
-    const p = this.peer(id);
-    const tally = (maps: Iterable<PrefixMap>): Record<AddressFamily, number> => {
-      const r = { ipv4: 0, ipv6: 0 };
-      for (const m of maps) {
-        const v6 = m.sizeV6;
-        r.ipv4 += m.size - v6;
-        r.ipv6 += v6;
-      }
-      return r;
-    };
-    const received = tally(p.pre.values());
-    const accepted = { ...received };
-    // Accepted = received minus the rejections, which are all in the exception maps.
-    for (const m of p.exc.values()) m.forEach((k, v) => { if (v < 0) accepted[keyFamily(k)]--; });
-    return { received, accepted, advertised: addPathTally(tally([p.out]), p.addPath) };
+  counts(id: number): PeerCounts {
+    return peerCounts(this.peer(id));
   }
 
   get locRibSize(): number {
@@ -743,7 +554,7 @@ export class Rib {
   /** Selected next hops for a prefix (tests, `uplinkctl route`). */
   lookup(key: PrefixKey): { nextHops: readonly NextHop[]; reason: BestReasonName; local: boolean } | undefined {
     const id = this.loc.get(key);
-    const s = id !== undefined ? this.pathSets[id] : undefined;
+    const s = id !== undefined ? this.pathSets.get(id) : undefined;
     if (!s) return undefined;
     return { nextHops: s.nextHops, reason: s.reason, local: s.paths[0]!.peer === LOCAL_PEER };
   }
@@ -794,27 +605,4 @@ export class Rib {
   staleCount(id: number): number {
     return this.peer(id).stale?.size ?? 0;
   }
-}
-
-function sourceOf(info: RibPeerInfo): PathSource {
-  return { local: false, ebgp: info.ebgp, routerId: info.routerId, address: info.address, igpMetric: info.igpMetric };
-}
-
-function addPathTally(r: Record<AddressFamily, number>, out: AddPathOut | null): Record<AddressFamily, number> {
-  out?.forEach((k) => r[keyFamily(k)]++);
-  return r;
-}
-
-const isLinkLocal = (a: string): boolean => /^fe[89ab][0-9a-f]:/i.test(a);
-
-/**
- * RFC 2545 §3: a global next hop is used as is; a link-local one (MP_REACH's second address, or the
- * only one an unnumbered peer sends) is reachable only through the interface of the session it came
- * over (RFC 4291 §2.5.6), so it carries that interface. No next hop at all: the peer itself.
- */
-function nextHopOf(global: string, local: string | undefined, peer: RibPeerInfo | undefined): NextHop {
-  const g = global && global !== '::' && global !== '0.0.0.0' ? global : '';
-  const ll = g && isLinkLocal(g) ? g : !g ? local : undefined;
-  if (ll) return peer?.interface ? { address: ll, linkLocal: peer.interface } : { address: ll };
-  return { address: g || (peer?.address ?? '') };
 }

@@ -4,7 +4,7 @@
 import { Socket, connect as netConnect, isIP } from 'node:net';
 import { CeaseSubcode, ErrorCode, MessageType, type NotificationMessage } from '../wire/index.js';
 import type { PeerConfig } from '../config.js';
-import { connectTcp, nativeAvailable, type TcpSocketSpec } from '../../routes/netlink/index.js';
+import { createTcpSocketFd, nativeAvailable, type TcpSocketSpec } from '../../routes/netlink/index.js';
 
 export type Direction = 'outgoing' | 'incoming';
 
@@ -44,15 +44,22 @@ export interface DialRequest {
   readonly timeoutMs: number;
 }
 
+/** Abandon a connect still in progress: the kernel stops retransmitting its SYN. */
+export type AbortDial = () => void;
+
 /**
  * Connect to the peer. MD5 (RFC 2385), GTSM (RFC 5082), a multihop TTL, a netns or a bound device need
- * the netlink addon's connectTcp; otherwise Node's own socket does.
+ * a socket made by the netlink addon (createTcpSocketFd); otherwise Node's own socket does. Either way
+ * the caller gets an abort: a SYN of ours that reaches a peer already Established on another connection
+ * costs that session (see PeerSession.onOpen), so an attempt made moot must be withdrawn, not left to
+ * complete.
  */
-export function dial(req: DialRequest, onConnected: (sock: Socket) => void, onFailed: (err: Error) => void): void {
+export function dial(req: DialRequest, onConnected: (sock: Socket) => void, onFailed: (err: Error) => void): AbortDial {
   const { cfg, host } = req;
   const family = isIP(host) === 6 ? 6 : 4;
   const device = cfg.address ? undefined : cfg.interface;
   const needOptions = Boolean(cfg.password || cfg.ttlSecurity || cfg.multihop || req.netns || device);
+  let sock: Socket;
   if (needOptions && nativeAvailable()) {
     const spec: TcpSocketSpec = {
       family,
@@ -66,18 +73,42 @@ export function dial(req: DialRequest, onConnected: (sock: Socket) => void, onFa
       ...(cfg.ttlSecurity ? { ttl: 255, minTtl: 256 - cfg.ttlSecurity } : {}),
       ...(cfg.multihop ? { ttl: cfg.multihop } : {}),
     };
-    connectTcp({ ...spec, host, port: cfg.port, timeoutMs: req.timeoutMs }).then(onConnected, onFailed);
-    return;
+    let fd: number;
+    try {
+      fd = createTcpSocketFd(spec);
+    } catch (err) {
+      queueMicrotask(() => onFailed(err as Error));
+      return () => undefined;
+    }
+    sock = new Socket({ fd, readable: true, writable: true });
+    sock.connect({ host, port: cfg.port });
+  } else {
+    sock = netConnect({ host, port: cfg.port, ...(cfg.localAddress ? { localAddress: cfg.localAddress } : {}) });
   }
-  const sock = netConnect({ host, port: cfg.port, ...(cfg.localAddress ? { localAddress: cfg.localAddress } : {}) });
+  let settled = false;
+  const timer = setTimeout(() => fail(new Error(`connect ${host}:${cfg.port} timed out after ${req.timeoutMs} ms`)), req.timeoutMs);
+  timer.unref();
+  const fail = (err: Error): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    sock.destroy();
+    onFailed(err);
+  };
   sock.once('connect', () => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
     sock.removeAllListeners('error');
     onConnected(sock);
   });
-  sock.once('error', (err) => {
+  sock.once('error', fail);
+  return () => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
     sock.destroy();
-    onFailed(err);
-  });
+  };
 }
 
 /** RFC 4486 §4 subcode 7: sent on the connection a §6.8 collision closes. */

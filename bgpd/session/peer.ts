@@ -23,7 +23,8 @@ import { localCapabilities } from './capabilities.js';
 import { peerMetrics } from '../metrics.js';
 import { socketAddresses } from '../../routes/netlink/index.js';
 import { startDiscovery, type LinkLocalDiscovery } from './unnumbered.js';
-import { COLLISION_CEASE, closeConn, collisionLoser, detach, dial, writeRaw, type Conn, type Direction } from './connection.js';
+import { closeConn, detach, dial, writeRaw, type AbortDial, type Conn, type Direction } from './connection.js';
+import { Collisions, type CollisionHost } from './collision.js';
 import { PeerGracefulRestart, grNegotiated } from './graceful-restart.js';
 import { PeerRouteRefresh, RefreshSubtype, routeRefreshMessage } from './route-refresh.js';
 import { MetricsThrottle, errorRecord, newCounters, pushFlap } from './peer-stats.js';
@@ -50,31 +51,20 @@ export interface PeerSessionDeps {
 export type { FlapRecord, LastError, Counters, LocalSettings } from './types.js';
 import type { FlapRecord, LastError, Counters, LocalSettings } from './types.js';
 
-/**
- * A connection arriving this soon after Established is the peer's own dial racing ours (§6.8), not a
- * graceful restart (RFC 4724 §4.2): a peer cannot come up, restart and redial that fast, while a SYN of
- * its dial lost once or twice arrives 1 s or 3 s late (RFC 6298 §2.1 initial RTO). Taking such a
- * connection for a restart dropped the new session, the peer closed ours by §6.8, and it repeated.
- */
-const COLLISION_WINDOW_MS = 3500;
-
 export class PeerSession implements FsmHost {
   readonly fsm: Fsm;
   readonly ribId: number;
   private conn: Conn | null = null;
-  /** An incoming connection that arrived while ours was in OpenSent/OpenConfirm (§6.8). */
-  private pending: Conn | null = null;
+  /** The second connection of a §6.8 collision, or of a restarted peer (collision.ts). */
+  private readonly collisions: Collisions;
   private gen = 0;
   /** Our latest connect attempt (initiateTcp), to tell a late completion of an old one. */
   private connectAttempt = 0;
-  /**
-   * Generation of a pending connection accepted while Established (a possible RFC 4724 §4.2 restart).
-   * A collision candidate accepted in OpenSent/OpenConfirm whose OPEN arrives after we reached
-   * Established is no restart: §6.8 closes it (taking it for one tore down the new session each time).
-   */
-  private restartCandidateGen = 0;
-  /** When the session last reached Established (ms epoch), to tell a late §6.8 candidate from a restart. */
-  private establishedAt = 0;
+  /** Our connect in progress (initiateTcp), withdrawn once the peer's OPEN arrived on its own connection. */
+  private abortDial: AbortDial | null = null;
+  /** The Established connection is being replaced by a restarted peer's: restart at once, no backoff. */
+  private takingOver = false;
+  private lastKeepaliveOutAt = 0;
   ctx: WireContext = makeContext();
   localOpen: OpenMessage | null = null;
   remoteOpen: OpenMessage | null = null;
@@ -109,6 +99,7 @@ export class PeerSession implements FsmHost {
     this.ribId = deps.rib.addPeer(this.ribInfo());
     this.gr = new PeerGracefulRestart(this, deps);
     this.refresh = new PeerRouteRefresh(deps.rib, () => this.ribId);
+    this.collisions = new Collisions(this.collisionHost());
   }
 
   get name(): string {
@@ -176,9 +167,9 @@ export class PeerSession implements FsmHost {
     this.discovery?.stop();
     this.discovery = null;
     this.fsm.dispose();
-    closeConn(this.pending);
+    this.withdrawDial();
+    this.collisions.dispose();
     closeConn(this.conn);
-    this.pending = null;
     this.conn = null;
     this.gr.clearStaleTimer();
     this.metrics.cancel();
@@ -206,34 +197,18 @@ export class PeerSession implements FsmHost {
       this.fsm.fire(Event.TcpConnectionConfirmed);
       return;
     }
-    if (st === State.Established && grNegotiated(this.cfg, this.remoteOpen) && !this.pending && Date.now() - this.establishedAt >= COLLISION_WINDOW_MS) {
-      // RFC 4724 §4.2: a restarted peer may reconnect before we notice the old connection die (no FIN
-      // from a box that rebooted). Hold the connection until its OPEN (onPendingData): a real new
-      // session replaces the old one, a stray collision connection closes without one.
-      this.pending = this.attach(sock, 'incoming', true);
-      this.restartCandidateGen = this.pending.gen;
-      return;
-    }
-    if (st === State.Established || this.pending) {
-      // §6.8: a connection colliding with an Established one is closed. The peer may reset it first:
-      // without a listener that ECONNRESET would be an uncaught 'error' event.
-      sock.on('error', () => sock.destroy());
-      writeRaw(sock, encodeMessage(COLLISION_CEASE, this.ctx));
-      sock.end();
-      setTimeout(() => sock.destroy(), 1000).unref();
-      return;
-    }
-    // OpenSent/OpenConfirm: keep it until its OPEN tells us the peer's BGP Identifier.
-    this.pending = this.attach(sock, 'incoming', true);
+    this.collisions.incoming(sock);
   }
 
   private attach(sock: Socket, dir: Direction, pending = false): Conn {
     const c: Conn = { sock, gen: ++this.gen, dir, buf: Buffer.alloc(0), sentOpen: false };
+    this.deps.log.debug({ peer: this.name, dir, pending, state: this.fsm.state, gen: c.gen }, 'bgp connection');
     sock.setNoDelay(true);
-    sock.on('data', (d: Buffer) => (pending && this.pending?.gen === c.gen ? this.onPendingData(c, d) : this.onData(c, d)));
+    sock.on('data', (d: Buffer) => (pending && this.collisions.isPending(c) ? this.collisions.onHeldData(c, d) : this.onData(c, d)));
     sock.on('error', (err) => this.onSockClosed(c, err));
     sock.on('close', () => this.onSockClosed(c, null));
     if (!pending) {
+      this.collisions.newSessionConnection();
       // socketAddresses: Node's getters throw for a link-local peer whose interface is in another netns.
       const addrs = socketAddresses(sock);
       this.localAddress = addrs.local;
@@ -244,14 +219,68 @@ export class PeerSession implements FsmHost {
   }
 
   private onSockClosed(c: Conn, err: Error | null): void {
-    if (this.pending?.gen === c.gen) {
-      this.pending = null;
-      return;
-    }
-    if (this.conn?.gen !== c.gen) return;
+    if (this.collisions.closed(c) || this.conn?.gen !== c.gen) return;
     this.lastDropReason = err ? err.message : 'connection closed by peer';
+    if (this.collisions.sessionFailed(c, this.lastDropReason)) return;
     this.conn = null;
     this.fsm.fire(Event.TcpConnectionFails);
+  }
+
+  /** The seam collision.ts works through (see CollisionHost). */
+  private collisionHost(): CollisionHost {
+    const self = this; // the getters below read the session's current values
+    return {
+      get name() {
+        return self.name;
+      },
+      log: this.deps.log,
+      fsm: this.fsm,
+      get conn() {
+        return self.conn;
+      },
+      get ctx() {
+        return self.ctx;
+      },
+      get routerId() {
+        return self.deps.local().routerId;
+      },
+      get lastKeepaliveOutAt() {
+        return self.lastKeepaliveOutAt;
+      },
+      attach: (sock, dir, held) => this.attach(sock, dir, held),
+      sendKeepalive: () => this.sendKeepalive(),
+      adopt: (c, dump) => this.adopt(c, dump),
+      dropForTakeover: (old, why) => {
+        this.conn = null;
+        closeConn(old);
+        this.lastDropReason = `peer reconnected: ${why}`;
+        this.takingOver = true;
+        this.fsm.fire(Event.TcpConnectionFails);
+        this.takingOver = false;
+      },
+      resume: () => {
+        if (this.conn) this.onData(this.conn, Buffer.alloc(0));
+      },
+    };
+  }
+
+  /** Carry on with the second connection `c`; `dump` drops the current one first (§6.8, Event 23). */
+  private adopt(c: Conn, dump: boolean): void {
+    if (dump) this.fsm.fire(Event.OpenCollisionDump);
+    detach(c.sock);
+    const rest = c.buf;
+    this.conn = this.attach(c.sock, c.dir);
+    this.conn.sentOpen = c.sentOpen;
+    if (dump) this.fsm.fire(Event.ManualStart_with_PassiveTcpEstablishment);
+    this.fsm.fire(Event.TcpConnectionConfirmed);
+    if (rest.length) this.onData(this.conn, rest);
+  }
+
+  /** Give up our connect in progress, if any (see onOpen). */
+  private withdrawDial(): void {
+    this.abortDial?.();
+    this.abortDial = null;
+    this.connectAttempt++;
   }
 
   initiateTcp(): void {
@@ -262,14 +291,11 @@ export class PeerSession implements FsmHost {
     const gen = this.gen + 1;
     const attempt = ++this.connectAttempt;
     const onConnected = (sock: Socket): void => {
+      if (attempt === this.connectAttempt) this.abortDial = null;
       const st = this.fsm.state;
-      if (attempt === this.connectAttempt && this.conn?.dir === 'incoming' && !this.pending && this.localOpen && (st === State.OpenSent || st === State.OpenConfirm)) {
-        // §6.8: the peer's connection arrived while ours was being set up and we took it. The peer may
-        // have done the same with ours; closing ours here would leave both sides on connections the
-        // other just closed. Keep both until the peer's OPEN on this one lets the BGP Identifiers decide.
-        this.pending = this.attach(sock, 'outgoing', true);
-        this.pending.sentOpen = true;
-        writeRaw(sock, encodeMessage(this.localOpen, this.ctx));
+      if (attempt === this.connectAttempt && this.conn?.dir === 'incoming' && !this.collisions.hasPending && this.localOpen && (st === State.OpenSent || st === State.OpenConfirm)) {
+        // §6.8: the peer's connection arrived while ours was being set up and we took it.
+        this.collisions.ourDial(sock, encodeMessage(this.localOpen, this.ctx));
         return;
       }
       if (this.gen + 1 !== gen || this.conn || st !== State.Connect) {
@@ -280,11 +306,13 @@ export class PeerSession implements FsmHost {
       this.fsm.fire(Event.TcpConnectionConfirmed);
     };
     const onFailed = (err: Error): void => {
+      if (attempt === this.connectAttempt) this.abortDial = null;
       if (this.gen + 1 !== gen || this.conn) return;
       this.lastDropReason = err.message;
       this.fsm.fire(Event.TcpConnectionFails);
     };
-    dial({ cfg: this.cfg, host, netns: this.deps.netns, timeoutMs: this.fsm.opts.connectRetryMs }, onConnected, onFailed);
+    this.abortDial?.();
+    this.abortDial = dial({ cfg: this.cfg, host, netns: this.deps.netns, timeoutMs: this.fsm.opts.connectRetryMs }, onConnected, onFailed);
   }
 
   dropTcp(): void {
@@ -318,6 +346,7 @@ export class PeerSession implements FsmHost {
 
   sendKeepalive(): void {
     this.counters.keepalivesOut++;
+    this.lastKeepaliveOutAt = Date.now();
     this.send(encodeMessage({ type: MessageType.Keepalive }, this.ctx));
   }
 
@@ -368,6 +397,10 @@ export class PeerSession implements FsmHost {
 
   private onData(c: Conn, d: Buffer): void {
     if (this.conn?.gen !== c.gen) return;
+    if (!this.collisions.reading) {
+      c.buf = c.buf.length ? Buffer.concat([c.buf, d]) : d;
+      return;
+    }
     c.buf = c.buf.length ? Buffer.concat([c.buf, d]) : d;
     let off = 0;
     while (this.conn?.gen === c.gen) {
@@ -377,9 +410,12 @@ export class PeerSession implements FsmHost {
         this.fsm.fire(Event.BGPHeaderErr, toNotification(f.error));
         return;
       }
+      // The peer's OPEN may have to wait until a colliding connection is gone (Collisions.deferOpen).
+      if (f.type === MessageType.Open && this.collisions.deferOpen()) break;
       const bytes = c.buf.subarray(off, off + f.length);
       off += f.length;
       this.counters.messagesIn++;
+      this.collisions.messageIn();
       try {
         this.dispatch(bytes);
       } catch (err) {
@@ -429,73 +465,18 @@ export class PeerSession implements FsmHost {
     const local = this.deps.local();
     const err = checkOpen(open, { peerAs: this.cfg.asn, asRange: this.deps.asRange, localAs: this.cfg.localAs ?? local.asn, routerId: local.routerId });
     if (err) return this.fsm.fire(Event.BGPOpenMsgErr, toNotification(err));
+    // The peer's OPEN on its own connection: our connect still in progress is moot. Left alone, its SYN
+    // (retransmitted 1 s, 3 s later, RFC 6298 §2.1) reaches a peer that is Established by then, and FRR
+    // (bgp_accept, NSF mode) and BIRD (bgp_incoming_connection, gr_ready) take any connection accepted
+    // while Established for a restart of ours and drop the session. Withdrawn before our KEEPALIVE, it
+    // is never accepted. Safe against a peer doing the same: it withdraws only a connection on which it
+    // has not received our OPEN, and the one we keep carries its OPEN.
+    if (this.conn?.dir === 'incoming') this.withdrawDial();
     this.remoteOpen = open;
     this.fsm.setPeerHoldTime(open.holdTime);
     if (this.localOpen) this.ctx = negotiate(this.localOpen, open);
     this.deps.rib.updatePeer(this.ribId, this.ribInfo());
     this.fsm.fire(this.fsm.delayOpenTimerRunning ? Event.BGPOpen_with_DelayOpenTimer_running : Event.BGPOpen);
-  }
-
-  /** Bytes on a colliding incoming connection: wait for its OPEN, then apply §6.8. */
-  private onPendingData(c: Conn, d: Buffer): void {
-    c.buf = c.buf.length ? Buffer.concat([c.buf, d]) : d;
-    const f = frame(c.buf, 0, this.ctx);
-    if (f.kind === 'need-more') return;
-    if (f.kind === 'error' || f.type !== MessageType.Open) {
-      closeConn(c);
-      this.pending = null;
-      return;
-    }
-    const r = decodeMessage(c.buf.subarray(0, f.length), makeContext());
-    if (!r.ok || r.message.type !== MessageType.Open) {
-      closeConn(c);
-      this.pending = null;
-      return;
-    }
-    if (c.gen === this.restartCandidateGen && this.fsm.state === State.Established && grNegotiated(this.cfg, this.remoteOpen)) {
-      // The peer opened a new session while ours is Established: it restarted (RFC 4724 §4.2). The old
-      // connection failed (its routes stay stale) and the new one carries on, as FRR does.
-      this.deps.log.info({ peer: this.name }, 'OPEN on a new connection from a graceful-restart peer while Established: the peer restarted');
-      this.pending = null;
-      const old = this.conn;
-      this.conn = null;
-      closeConn(old);
-      this.lastDropReason = 'peer reconnected (graceful restart)';
-      this.fsm.fire(Event.TcpConnectionFails);
-      detach(c.sock);
-      const rest = c.buf;
-      this.conn = this.attach(c.sock, 'incoming');
-      this.fsm.fire(Event.TcpConnectionConfirmed);
-      this.onData(this.conn, rest);
-      return;
-    }
-    const loser = collisionLoser(this.deps.local().routerId, r.message.bgpId);
-    const current = this.conn;
-    if (!current || current.dir === loser || this.fsm.state === State.Established) {
-      // The existing connection loses: dump it (Cease/7) and carry on with the new one.
-      if (this.fsm.state === State.Established || (current && current.dir !== loser)) {
-        return this.refusePending(c);
-      }
-      this.pending = null;
-      this.fsm.fire(Event.OpenCollisionDump);
-      detach(c.sock);
-      const rest = c.buf;
-      this.conn = this.attach(c.sock, c.dir);
-      this.conn.sentOpen = c.sentOpen;
-      this.fsm.fire(Event.ManualStart_with_PassiveTcpEstablishment);
-      this.fsm.fire(Event.TcpConnectionConfirmed);
-      this.onData(this.conn, rest);
-      return;
-    }
-    // The new connection loses (§6.8: close the connection initiated by the lower identifier).
-    this.refusePending(c);
-  }
-
-  /** §6.8: the pending connection loses the collision: Cease/Connection Collision Resolution, then close. */
-  private refusePending(c: Conn): void {
-    writeRaw(c.sock, encodeMessage(COLLISION_CEASE, this.ctx));
-    closeConn(c);
-    this.pending = null;
   }
 
   processUpdate(data: unknown): void {
@@ -528,19 +509,16 @@ export class PeerSession implements FsmHost {
   stateChanged(from: StateName, to: StateName, event: EventName): void {
     this.deps.log.info({ peer: this.name, from, to, event }, 'bgp state');
     peerMetrics.state(this, to);
-    if (to === State.Established) {
-      this.establishedAt = Date.now();
-      this.onEstablished();
-    }
+    if (to === State.Established) this.onEstablished();
     if (from === State.Established) {
       const graceful = grNegotiated(this.cfg, this.remoteOpen) && event === Event.TcpConnectionFails;
       pushFlap(this.flaps, { at: new Date().toISOString(), from, event, error: this.lastError?.text ?? this.lastDropReason });
       peerMetrics.flap(this);
       this.deps.rib.peerDown(this.ribId, graceful);
-      if (graceful) {
-        this.gr.startStaleTimer();
-        this.fsm.expectPeerBack();
-      } else this.gr.clearStaleTimer();
+      if (graceful) this.gr.startStaleTimer();
+      else this.gr.clearStaleTimer();
+      // A graceful drop, or a restarted peer already redialled: restart at once, no flap backoff.
+      if (graceful || this.takingOver) this.fsm.expectPeerBack();
     }
     if (to === State.Idle) {
       this.ctx = makeContext();

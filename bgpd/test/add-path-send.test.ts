@@ -1,44 +1,26 @@
 // RFC 7911 add-path send against a real FRR receiver: we learn 192.0.2.0/24 from two upstream
 // speakers (equal paths: best + multipath) and FRR, which offers add-path receive, must see both
 // paths with distinct Path Identifiers; when one upstream goes, only that path is withdrawn (by id).
-import { afterEach, describe, expect, it } from 'vitest';
-import { Netns, link, isRoot } from '../../test/harness/netns.js';
+import { describe, expect, it } from 'vitest';
+import { link, isRoot } from '../../test/harness/netns.js';
+import type { Netns } from '../../test/harness/netns.js';
 import { startFrr } from '../../test/harness/peers/frr.js';
 import { startSpeaker, waitEstablished, waitUntil } from './helpers.js';
+import { cleanupAfterEach, frrConf, netns, nsPair } from './frr-session.js';
 import { parseBgpConfig } from '../config.js';
 
 type FrrPaths = { routes?: Record<string, { nexthops?: { ip: string }[]; addrPrefix?: string; pathId?: number; remotePathId?: number; addpathRxId?: number }[]> };
 
 describe.skipIf(!isRoot)('add-path send to FRR', () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.reverse()) await c();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   it('FRR sees both paths of a prefix learned from two of our peers, and loses only the one withdrawn', async () => {
-    const us = Netns.create('ulg');
-    cleanup.push(() => us.destroy());
-    const r = Netns.create('ulg');
-    cleanup.push(() => r.destroy());
-    const b1 = Netns.create('ulg');
-    cleanup.push(() => b1.destroy());
-    const b2 = Netns.create('ulg');
-    cleanup.push(() => b2.destroy());
-    link(us, 'eth0', r, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
+    const { us, them: r } = nsPair(cleanup, 'ulg');
+    const b1 = netns(cleanup, 'ulg');
+    const b2 = netns(cleanup, 'ulg');
     link(us, 'eth1', b1, 'eth0', ['10.0.1.1/30'], ['10.0.1.2/30']);
     link(us, 'eth2', b2, 'eth0', ['10.0.2.1/30'], ['10.0.2.2/30']);
-    const frr = await startFrr(r, { config: `frr defaults datacenter
-hostname frr-ulg
-router bgp 65001
- bgp router-id 10.0.0.2
- no bgp ebgp-requires-policy
- no bgp default ipv4-unicast
- neighbor 10.0.0.1 remote-as 65000
- address-family ipv4 unicast
-  neighbor 10.0.0.1 activate
- exit-address-family
-` });
+    const frr = await startFrr(r, { config: frrConf({ asn: 65001, routerId: '10.0.0.2', neighbors: [{ address: '10.0.0.1', asn: 65000 }] }) });
     cleanup.push(() => frr.stop({ cleanup: true }));
     // Upstreams wait for us (passive): collisions are covered by collision.test.ts.
     const upstream = (ns: Netns, id: string, peer: string) => {

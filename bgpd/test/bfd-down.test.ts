@@ -4,46 +4,26 @@
 // graceful restart keeps stale alone (RFC 5882 §4.3.1).
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Netns, link, isRoot } from '../../test/harness/netns.js';
-import { startFrr } from '../../test/harness/peers/frr.js';
-import { startSpeaker, waitEstablished, waitUntil } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { isRoot } from '../../test/harness/netns.js';
+import { waitEstablished, waitUntil } from './helpers.js';
+import { cleanupAfterEach, frrConf, frrSession, nsPair } from './frr-session.js';
 
-const CONF = `frr defaults datacenter
-hostname frr-ulg
-router bgp 65001
- bgp router-id 10.0.0.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- no bgp default ipv4-unicast
- bgp graceful-restart
- bgp graceful-restart preserve-fw-state
- neighbor 10.0.0.1 remote-as 65000
- address-family ipv4 unicast
-  neighbor 10.0.0.1 activate
-  network 192.0.2.0/24
- exit-address-family
-`;
+const CONF = frrConf({
+  asn: 65001,
+  routerId: '10.0.0.2',
+  global: ['bgp graceful-restart', 'bgp graceful-restart preserve-fw-state'],
+  neighbors: [{ address: '10.0.0.1', asn: 65000 }],
+  networks4: ['192.0.2.0/24'],
+});
 
 describe.skipIf(!isRoot)('BFD down with FRR', () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.reverse()) await c();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   it('closes with Cease/BFD Down, withdraws at once, and leaves graceful-restart stale routes alone', async () => {
-    const us = Netns.create('ulg');
-    cleanup.push(() => us.destroy());
-    const them = Netns.create('ulg');
-    cleanup.push(() => them.destroy());
-    link(us, 'eth0', them, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
-    const frr = await startFrr(them, { config: CONF });
-    cleanup.push(() => frr.stop({ cleanup: true }));
-    const { speaker, fib } = startSpeaker(us, { routerId: '10.0.0.1', asn: 65000, advertise: ['10.244.1.0/24'], importPools: ['192.0.2.0/24'], peers: [{ name: 'frr', address: '10.0.0.2', asn: 65001, families: ['ipv4'] }] });
-    cleanup.push(() => speaker.stop());
-    await speaker.start();
-    await waitEstablished(speaker, 'frr');
+    const { us, them } = nsPair(cleanup, 'ulg');
+    const ours = { routerId: '10.0.0.1', asn: 65000, advertise: ['10.244.1.0/24'], importPools: ['192.0.2.0/24'], peers: [{ name: 'frr', address: '10.0.0.2', asn: 65001, families: ['ipv4'] }] };
+    const { frr, speaker, fib } = await frrSession(cleanup, { us, them, config: CONF, ours });
     await waitUntil('FRR route in our FIB', () => fib.has('192.0.2.0/24'));
 
     expect(speaker.bfdDown('frr')).toBe(true);

@@ -1,61 +1,36 @@
 // Feature interop with FRR in namespaces: graceful restart both ways, max-prefix, TCP MD5, GTSM, route
 // refresh, add-path receive, and route reflection with FRR as the reflector. Each check reads FRR's own
 // JSON and our RIB.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Netns, link, isRoot } from '../../test/harness/netns.js';
 import { startFrr, type FrrPeer } from '../../test/harness/peers/frr.js';
 import { startSpeaker, waitEstablished, waitUntil } from './helpers.js';
-import type { BgpSpeaker } from '../speaker.js';
+import { cleanupAfterEach, frrConf as sharedFrrConf, frrSession, netns, nsPair } from './frr-session.js';
 
 type Routes = { routes?: Record<string, { stale?: boolean; nexthops?: { ip: string }[]; path?: string }[]> };
 
+/** FRR AS 65001 peering with us (10.0.0.1, AS 65000); `neighbor`/`af` lines are for that neighbour. */
 function frrConf(extra: { neighbor?: string[]; af?: string[]; networks?: string[]; global?: string[] } = {}): string {
-  return `frr defaults datacenter
-hostname frr-ulb
-router bgp 65001
- bgp router-id 10.0.0.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- no bgp default ipv4-unicast
-${(extra.global ?? []).map((l) => ` ${l}`).join('\n')}
- neighbor 10.0.0.1 remote-as 65000
-${(extra.neighbor ?? []).map((l) => ` neighbor 10.0.0.1 ${l}`).join('\n')}
- address-family ipv4 unicast
-  neighbor 10.0.0.1 activate
-${(extra.af ?? []).map((l) => `  ${l}`).join('\n')}
-${(extra.networks ?? ['192.0.2.0/24']).map((n) => `  network ${n}`).join('\n')}
- exit-address-family
-`;
+  return sharedFrrConf({
+    asn: 65001,
+    routerId: '10.0.0.2',
+    hostname: 'frr-ulb',
+    ...(extra.global ? { global: extra.global } : {}),
+    neighbors: [{ address: '10.0.0.1', asn: 65000, ...(extra.neighbor ? { lines: extra.neighbor } : {}) }],
+    ...(extra.af ? { af4: extra.af } : {}),
+    networks4: extra.networks ?? ['192.0.2.0/24'],
+  });
 }
 
 const OURS = { routerId: '10.0.0.1', asn: 65000, advertise: ['10.244.1.0/24'], importPools: ['192.0.2.0/23', '198.51.100.0/24'] };
 
 describe.skipIf(!isRoot)('FRR feature interop', () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.reverse()) await c();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
+  const pair = (): { us: Netns; them: Netns } => nsPair(cleanup, 'ulb');
 
-  function pair(): { us: Netns; them: Netns } {
-    const us = Netns.create('ulb');
-    cleanup.push(() => us.destroy());
-    const them = Netns.create('ulb');
-    cleanup.push(() => them.destroy());
-    link(us, 'eth0', them, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
-    return { us, them };
-  }
-
-  async function up(us: Netns, them: Netns, conf: string, peer: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<{ frr: FrrPeer; speaker: BgpSpeaker; fib: ReturnType<typeof startSpeaker>['fib'] }> {
-    const frr = await startFrr(them, { config: conf });
-    cleanup.push(() => frr.stop({ cleanup: true }));
-    const { speaker, fib } = startSpeaker(us, { ...OURS, ...extra, peers: [{ name: 'frr', address: '10.0.0.2', asn: 65001, families: ['ipv4'], ...peer }] });
-    cleanup.push(() => speaker.stop());
-    await speaker.start();
-    await waitEstablished(speaker, 'frr');
-    await frr.waitState('10.0.0.1');
-    return { frr, speaker, fib };
-  }
+  /** FRR with `conf` and our speaker (OURS + `extra`, one peer `frr` + `peer`), Established on both sides. */
+  const up = (us: Netns, them: Netns, conf: string, peer: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
+    frrSession(cleanup, { us, them, config: conf, ours: { ...OURS, ...extra, peers: [{ name: 'frr', address: '10.0.0.2', asn: 65001, families: ['ipv4'], ...peer }] }, frrSees: '10.0.0.1' });
 
   const frrRoute = (frr: FrrPeer, p: string) => frr.vtyshJson<Routes>('show bgp ipv4 unicast json').routes?.[p]?.[0];
 
@@ -134,27 +109,10 @@ describe.skipIf(!isRoot)('FRR feature interop', () => {
   });
 
   it('ECMP: the same prefix over two sessions installs both next hops, and loses one when a session goes', async () => {
-    const us = Netns.create('ulb');
-    cleanup.push(() => us.destroy());
-    const them = Netns.create('ulb');
-    cleanup.push(() => them.destroy());
-    link(us, 'eth0', them, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
+    const { us, them } = pair();
     link(us, 'eth1', them, 'eth1', ['10.0.1.1/30'], ['10.0.1.2/30']);
     const frr = await startFrr(them, {
-      config: `frr defaults datacenter
-router bgp 65001
- bgp router-id 10.0.0.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- no bgp default ipv4-unicast
- neighbor 10.0.0.1 remote-as 65000
- neighbor 10.0.1.1 remote-as 65000
- address-family ipv4 unicast
-  neighbor 10.0.0.1 activate
-  neighbor 10.0.1.1 activate
-  network 192.0.2.0/24
- exit-address-family
-`,
+      config: sharedFrrConf({ asn: 65001, routerId: '10.0.0.2', neighbors: [{ address: '10.0.0.1', asn: 65000 }, { address: '10.0.1.1', asn: 65000 }], networks4: ['192.0.2.0/24'] }),
     });
     cleanup.push(() => frr.stop({ cleanup: true }));
     const { speaker, fib } = startSpeaker(us, {
@@ -199,30 +157,13 @@ router bgp 65001
   });
 
   it('route-reflector client: FRR reflects one of our clients to another with ORIGINATOR_ID and CLUSTER_LIST', async () => {
-    const a = Netns.create('ulb');
-    cleanup.push(() => a.destroy());
-    const b = Netns.create('ulb');
-    cleanup.push(() => b.destroy());
-    const rr = Netns.create('ulb');
-    cleanup.push(() => rr.destroy());
+    const a = netns(cleanup, 'ulb');
+    const b = netns(cleanup, 'ulb');
+    const rr = netns(cleanup, 'ulb');
     link(a, 'eth0', rr, 'eth0', ['10.0.1.1/30'], ['10.0.1.2/30']);
     link(b, 'eth0', rr, 'eth1', ['10.0.2.1/30'], ['10.0.2.2/30']);
-    const frr = await startFrr(rr, {
-      config: `frr defaults datacenter
-router bgp 65000
- bgp router-id 10.0.9.9
- no bgp ebgp-requires-policy
- no bgp default ipv4-unicast
- neighbor 10.0.1.1 remote-as 65000
- neighbor 10.0.2.1 remote-as 65000
- address-family ipv4 unicast
-  neighbor 10.0.1.1 activate
-  neighbor 10.0.1.1 route-reflector-client
-  neighbor 10.0.2.1 activate
-  neighbor 10.0.2.1 route-reflector-client
- exit-address-family
-`,
-    });
+    const clients = ['10.0.1.1', '10.0.2.1'].map((address) => ({ address, asn: 65000, af: ['route-reflector-client'] }));
+    const frr = await startFrr(rr, { config: sharedFrrConf({ asn: 65000, routerId: '10.0.9.9', neighbors: clients }) });
     cleanup.push(() => frr.stop({ cleanup: true }));
     const exportAll = { policies: { all: { terms: [], default: 'accept' } } };
     const sa = startSpeaker(a, { routerId: '10.0.1.1', asn: 65000, advertise: ['10.244.1.0/24'], ...exportAll, peers: [{ name: 'rr', address: '10.0.1.2', asn: 65000, families: ['ipv4'] }] });

@@ -6,38 +6,30 @@
 //    stream shows no withdraw-then-add churn while we wait for FRR's End-of-RIB.
 import { join } from 'node:path';
 import { chownSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Netns, link, isRoot } from '../../test/harness/netns.js';
+import { describe, expect, it } from 'vitest';
+import { link, isRoot, type Netns } from '../../test/harness/netns.js';
 import { startFrr, type FrrPeer } from '../../test/harness/peers/frr.js';
 import { sleep } from '../../test/harness/peers/common.js';
 import { startSpeaker, waitEstablished, waitUntil } from './helpers.js';
+import { cleanupAfterEach, frrConf as sharedFrrConf, frrSession as startFrrSession, netns, nsPair } from './frr-session.js';
 import type { FibChange } from '../rib/rib.js';
 
 const NETS4 = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'];
 const NETS6 = ['2001:db8:1::/48', '2001:db8:2::/48'];
 
 function frrConf(nets4: readonly string[], nets6: readonly string[]): string {
-  return `frr defaults datacenter
-hostname frr-ulg
-router bgp 65001
- bgp router-id 10.0.0.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- no bgp default ipv4-unicast
- bgp graceful-restart
- bgp graceful-restart preserve-fw-state
- bgp graceful-restart restart-time 60
- neighbor 10.0.0.1 remote-as 65000
- address-family ipv4 unicast
-  neighbor 10.0.0.1 activate
-${nets4.map((n) => `  network ${n}`).join('\n')}
- exit-address-family
- address-family ipv6 unicast
-  neighbor 10.0.0.1 activate
-${nets6.map((n) => `  network ${n}`).join('\n')}
- exit-address-family
-`;
+  return sharedFrrConf({
+    asn: 65001,
+    routerId: '10.0.0.2',
+    global: ['bgp graceful-restart', 'bgp graceful-restart preserve-fw-state', 'bgp graceful-restart restart-time 60'],
+    neighbors: [{ address: '10.0.0.1', asn: 65000 }],
+    networks4: nets4,
+    networks6: nets6,
+  });
 }
+
+/** FRR's graceful restart with forwarding state kept, as the lab's ToRs run it. */
+const FRR_GR = ['bgp graceful-restart', 'bgp graceful-restart preserve-fw-state'];
 
 const OURS = {
   routerId: '10.0.0.1',
@@ -68,47 +60,15 @@ async function killAndRestartBgpd(ns: Netns, frr: FrrPeer, conf: string): Promis
 }
 
 describe.skipIf(!isRoot)('graceful restart with FRR', () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.reverse()) await c();
-    cleanup.length = 0;
-  });
-
-  function pair(): { us: Netns; them: Netns } {
-    const us = Netns.create('ulg');
-    cleanup.push(() => us.destroy());
-    const them = Netns.create('ulg');
-    cleanup.push(() => them.destroy());
-    link(us, 'eth0', them, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
-    return { us, them };
-  }
+  const cleanup = cleanupAfterEach();
+  const pair = (): { us: Netns; them: Netns } => nsPair(cleanup, 'ulg');
 
   it('helper, lab shape: a restarted ToR re-learns node B while node A keeps B\'s routes (no loss at A)', async () => {
-    const a = Netns.create('ulg');
-    cleanup.push(() => a.destroy());
-    const b = Netns.create('ulg');
-    cleanup.push(() => b.destroy());
-    const tor = Netns.create('ulg');
-    cleanup.push(() => tor.destroy());
-    link(a, 'eth0', tor, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
+    const { us: a, them: tor } = pair();
+    const b = netns(cleanup, 'ulg');
     link(b, 'eth0', tor, 'eth1', ['10.0.1.1/30'], ['10.0.1.2/30']);
-    const conf = `frr defaults datacenter
-hostname tor-ulg
-router bgp 65001
- bgp router-id 10.0.0.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- no bgp default ipv4-unicast
- bgp graceful-restart
- bgp graceful-restart preserve-fw-state
- neighbor 10.0.0.1 remote-as 65010
- neighbor 10.0.1.1 remote-as 65011
- address-family ipv4 unicast
-  neighbor 10.0.0.1 activate
-  neighbor 10.0.1.1 activate
-  network 192.0.2.0/24
- exit-address-family
-`;
+    const nodes = [{ address: '10.0.0.1', asn: 65010 }, { address: '10.0.1.1', asn: 65011 }];
+    const conf = sharedFrrConf({ asn: 65001, routerId: '10.0.0.2', hostname: 'tor-ulg', global: FRR_GR, neighbors: nodes, networks4: ['192.0.2.0/24'] });
     const frr = await startFrr(tor, { config: conf });
     cleanup.push(() => frr.stop({ cleanup: true }));
     const pools = ['192.0.2.0/24', '10.244.0.0/16'];
@@ -148,12 +108,7 @@ router bgp 65001
   /** FRR peering with our speaker, every FRR route in our FIB, and a record of the routes we remove. */
   async function frrSession() {
     const { us, them } = pair();
-    const frr = await startFrr(them, { config: frrConf(NETS4, NETS6) });
-    cleanup.push(() => frr.stop({ cleanup: true }));
-    const { speaker, fib } = startSpeaker(us, OURS);
-    cleanup.push(() => speaker.stop());
-    await speaker.start();
-    await waitEstablished(speaker, 'frr');
+    const { frr, speaker, fib } = await startFrrSession(cleanup, { us, them, config: frrConf(NETS4, NETS6), ours: OURS });
     const all = [...NETS4, ...NETS6];
     await waitUntil('we have every FRR route', () => all.every((p) => fib.has(p)), 20_000, () => JSON.stringify([...fib.keys()]));
     const removed: string[] = [];
@@ -183,15 +138,23 @@ router bgp 65001
     expect([...removed].sort()).toEqual(['2001:db8:2::/48', '203.0.113.0/24']);
   }, 120_000);
 
-  it('helper: the restarted peer reconnects before we saw the old connection die; its OPEN replaces the session, routes stay', async () => {
+  // A box that reboots sends no FIN for the old connection; its new kernel answers our probe on it with
+  // a reset (RFC 9293 §3.10.7.1), unless a firewall eats that too. Either way the new session takes over
+  // (session/held.ts): at once on the reset, after two keepalive intervals (2 x 3 s) of silence without.
+  it.each([
+    ['FIN dropped: our probe draws a reset, the new session takes over at once', ['FIN'], 'old connection failed'],
+    ['FIN and RST dropped: silence for two keepalive intervals, then the new session takes over', ['FIN', 'RST'], 'no message on the old connection'],
+  ])('helper: the restarted peer reconnects before we saw the old connection die (%s); routes stay', async (_what, flags, reason) => {
     const { them, frr, speaker, fib, all, removed } = await frrSession();
-    // A box that reboots sends no FIN or RST for the old connection: drop them on the way out.
-    const rules = [['-p', 'tcp', '--tcp-flags', 'FIN', 'FIN', '-j', 'DROP'], ['-p', 'tcp', '--tcp-flags', 'RST', 'RST', '-j', 'DROP']];
+    const rules = flags.map((f) => ['-p', 'tcp', '--tcp-flags', f, f, '-j', 'DROP']);
     for (const r of rules) them.exec('iptables', ['-A', 'OUTPUT', ...r]);
     cleanup.push(() => { for (const r of rules) them.exec('iptables', ['-D', 'OUTPUT', ...r], { allowFail: true }); });
     await killAndRestartBgpd(them, frr, frrConf(NETS4, NETS6));
-    await waitUntil('the new session replaced the old one', () => speaker.neighbor('frr').flaps.some((f) => f.error === 'peer reconnected (graceful restart)'), 30_000, () => JSON.stringify(speaker.neighbor('frr')));
+    const replaced = (): boolean => speaker.neighbor('frr').flaps.some((f) => f.error?.startsWith('peer reconnected') ?? false);
+    await waitUntil('the new session replaced the old one', replaced, 30_000, () => JSON.stringify(speaker.neighbor('frr')));
     for (const r of rules) them.exec('iptables', ['-D', 'OUTPUT', ...r]);
+    // One flap, for the reason the variant forces (a reset, or silence), taken for the peer's restart.
+    expect(speaker.neighbor('frr').flaps.map((f) => f.error)).toEqual([expect.stringContaining(reason)]);
     await waitEstablished(speaker, 'frr', 30_000);
     await sleep(3000);
     expect(removed).toEqual([]);
@@ -199,14 +162,36 @@ router bgp 65001
     expect(speaker.rib.staleCount(1)).toBe(0);
   }, 90_000);
 
+  it('no graceful restart: a restarted peer\'s new connection still takes over at once (no backoff), routes withdrawn', async () => {
+    const { us, them } = pair();
+    const noGr = (): string => frrConf(NETS4, []).replace(/ bgp graceful-restart[^\n]*\n/g, '');
+    // FRR still advertises the capability as a helper; ours is off, so nothing is kept stale.
+    const ours = { ...OURS, peers: OURS.peers.map((p) => ({ ...p, gracefulRestart: false })) };
+    const { frr, speaker, fib } = await startFrrSession(cleanup, { us, them, config: noGr(), ours });
+    await waitUntil('we have every FRR route', () => NETS4.every((p) => fib.has(p)), 20_000);
+    expect(speaker.neighbor('frr').capabilities.sent.some((c) => c.startsWith('graceful-restart'))).toBe(false);
+    const removed: string[] = [];
+    cleanup.push(speaker.onRoutes((cs) => { for (const c of cs) if (!c.nextHops.length) removed.push(c.prefix); }));
+    // The rebooted box sends no FIN; its kernel resets our probe.
+    const rule = ['-p', 'tcp', '--tcp-flags', 'FIN', 'FIN', '-j', 'DROP'];
+    them.exec('iptables', ['-A', 'OUTPUT', ...rule]);
+    cleanup.push(() => void them.exec('iptables', ['-D', 'OUTPUT', ...rule], { allowFail: true }));
+    await killAndRestartBgpd(them, frr, noGr());
+    await waitUntil('the new session replaced the old one', () => speaker.neighbor('frr').flaps.length > 0, 20_000, () => JSON.stringify(speaker.neighbor('frr')));
+    const flap = speaker.neighbor('frr').flaps[0]!;
+    expect(flap.error).toContain('old connection failed');
+    // Up again on the held connection without the flap's idle-hold backoff.
+    await waitEstablished(speaker, 'frr', 3000);
+    expect(Date.now() - Date.parse(flap.at)).toBeLessThan(3000);
+    await waitUntil('routes back', () => NETS4.every((p) => fib.has(p)), 10_000);
+    // Without graceful restart the old session's routes went with it (RFC 4271 §8.2.2), then came back.
+    expect([...removed].sort()).toEqual([...NETS4].sort());
+    expect(speaker.neighbor('frr').flaps).toHaveLength(1);
+  }, 60_000);
+
   it('helper: a peer back without the Forwarding State bit loses its stale routes at once (RFC 4724 §4.2)', async () => {
     const { us, them } = pair();
-    const frr = await startFrr(them, { config: frrConf(NETS4, []) });
-    cleanup.push(() => frr.stop({ cleanup: true }));
-    const { speaker, fib } = startSpeaker(us, OURS);
-    cleanup.push(() => speaker.stop());
-    await speaker.start();
-    await waitEstablished(speaker, 'frr');
+    const { frr, speaker, fib } = await startFrrSession(cleanup, { us, them, config: frrConf(NETS4, []), ours: OURS });
     await waitUntil('we have every FRR route', () => NETS4.every((p) => fib.has(p)), 20_000);
     const removed: string[] = [];
     cleanup.push(speaker.onRoutes((cs) => { for (const c of cs) if (!c.nextHops.length) removed.push(c.prefix); }));
@@ -222,30 +207,11 @@ router bgp 65001
   }, 90_000);
 
   it('restarting speaker: selection deferred until every GR peer sent End-of-RIB; FRR keeps our route; one FIB batch, ECMP at once', async () => {
-    const us = Netns.create('ulg');
-    cleanup.push(() => us.destroy());
-    const t1 = Netns.create('ulg');
-    cleanup.push(() => t1.destroy());
-    const t2 = Netns.create('ulg');
-    cleanup.push(() => t2.destroy());
-    link(us, 'eth0', t1, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
+    const { us, them: t1 } = pair();
+    const t2 = netns(cleanup, 'ulg');
     link(us, 'eth1', t2, 'eth0', ['10.0.1.1/30'], ['10.0.1.2/30']);
     const nets = ['192.0.2.0/24', '198.51.100.0/24'];
-    const f1 = await startFrr(t1, { config: `frr defaults datacenter
-hostname frr-ulg
-router bgp 65001
- bgp router-id 10.0.0.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- no bgp default ipv4-unicast
- bgp graceful-restart
- bgp graceful-restart preserve-fw-state
- neighbor 10.0.0.1 remote-as 65000
- address-family ipv4 unicast
-  neighbor 10.0.0.1 activate
-${nets.map((n) => `  network ${n}`).join('\n')}
- exit-address-family
-` });
+    const f1 = await startFrr(t1, { config: sharedFrrConf({ asn: 65001, routerId: '10.0.0.2', global: FRR_GR, neighbors: [{ address: '10.0.0.1', asn: 65000 }], networks4: nets }) });
     cleanup.push(() => f1.stop({ cleanup: true }));
     // The second upstream is another speaker of ours: FRR sets the R bit for 120 s after its own start
     // (t_startup), and a peer with the R bit is not waited for (RFC 4724 §4.1) — a long-running ToR has none.

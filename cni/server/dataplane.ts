@@ -3,6 +3,10 @@
 // nsenter on the netns path the runtime gave us, CNI SPEC "CNI_NETNS"), and never moves the agent's
 // own thread into another namespace. NetlinkDataplane (netlink-dataplane.ts) implements the same
 // interface over the native addon and is preferred when it is built; this one is the fallback.
+// Host side in another namespace (`new IprouteDataplane({ netns })`): the agent of a simulated node
+// that shares its process with other nodes' agents (uplinkd/agent-group.ts) makes its host-side
+// changes in its node's namespace, entered with nsenter like the container side; sysctls are written
+// by the nsenter'd shell because /proc/sys/net resolves against the writer's namespace.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { CniCode, CniError } from '../errors.js';
@@ -87,6 +91,18 @@ async function ipBatch(step: string, lines: string[], netns?: string): Promise<v
   if (r.code !== 0) throw new DataplaneError(step, `ip -batch failed (exit ${r.code})`, r.stderr);
 }
 
+/** argv running `cmd` in `netns` (nsenter), or as is when the host side is our own namespace. */
+const inNs = (netns: string | undefined, cmd: string, args: string[]): [string, string[]] =>
+  netns ? ['nsenter', [`--net=${netns}`, '--', cmd, ...args]] : [cmd, args];
+
+/** Writes `value` to each /proc/sys path inside `netns` (one shell), then runs `ip -batch` there. */
+async function sysctlsThenBatch(step: string, netns: string, sysctls: Array<[string, string]>, lines: string[]): Promise<void> {
+  // Paths and values are ours (interface names are validated hostIfName()s), passed as arguments.
+  const script = 'while [ $# -gt 1 ]; do echo "$2" > "$1" || exit 1; shift 2; done; exec ip -batch -';
+  const r = await exec('nsenter', [`--net=${netns}`, '--', 'sh', '-c', script, 'sh', ...sysctls.flat()], lines.join('\n') + '\n');
+  if (r.code !== 0) throw new DataplaneError(step, `exit ${r.code}`, r.stderr);
+}
+
 async function sysctl(path: string, value: string, step: string): Promise<void> {
   try {
     await writeFile(path, value);
@@ -95,13 +111,26 @@ async function sysctl(path: string, value: string, step: string): Promise<void> 
   }
 }
 
+export interface IprouteDataplaneOptions {
+  /** The host side's namespace (path); default: the agent's own. */
+  netns?: string;
+}
+
 export class IprouteDataplane implements Dataplane {
+  /** Host-side namespace; undefined = ours. */
+  protected readonly hostNetns: string | undefined;
+
+  constructor(opts: IprouteDataplaneOptions = {}) {
+    this.hostNetns = opts.netns;
+  }
+
   async createVeth(p: LinkPlan): Promise<void> {
     // The container end is born inside the pod's netns under its final name: it is never visible in the
-    // host namespace, so no rename race with udev or another ADD.
+    // host namespace, so no rename race with udev or another ADD. `netns PATH`: ip takes a path as well
+    // as a name, and the path resolves the same from the node's namespace.
     await ipBatch('create-veth', [
       `link add ${p.hostIf} mtu ${p.mtu} address ${p.hostMac} type veth peer name ${p.ctrIf} mtu ${p.mtu} address ${p.ctrMac} netns ${p.netns}`,
-    ]);
+    ], this.hostNetns);
   }
 
   async configureContainer(p: LinkPlan): Promise<void> {
@@ -131,6 +160,11 @@ export class IprouteDataplane implements Dataplane {
   async configureHost(p: LinkPlan): Promise<void> {
     const conf4 = `/proc/sys/net/ipv4/conf/${p.hostIf}`;
     const conf6 = `/proc/sys/net/ipv6/conf/${p.hostIf}`;
+    const lines = [`addr add ${GATEWAY_V6}/64 dev ${p.hostIf} nodad`, `link set ${p.hostIf} up`];
+    if (this.hostNetns) {
+      await sysctlsThenBatch('configure-host', this.hostNetns, [[`${conf4}/proxy_arp`, '1'], [`${conf4}/forwarding`, '1'], [`${conf6}/accept_dad`, '0']], lines);
+      return;
+    }
     await sysctl(`${conf4}/proxy_arp`, '1', 'configure-host');
     await sysctl(`${conf4}/forwarding`, '1', 'configure-host');
     await sysctl(`${conf6}/accept_dad`, '0', 'configure-host');
@@ -144,26 +178,26 @@ export class IprouteDataplane implements Dataplane {
     const lines: string[] = [];
     if (p.ipv4) lines.push(`route replace ${p.ipv4}/32 dev ${p.hostIf} proto ${UPLINK_RT_PROTO} scope link`);
     if (p.ipv6) lines.push(`route replace ${p.ipv6}/128 dev ${p.hostIf} proto ${UPLINK_RT_PROTO}`);
-    if (lines.length) await ipBatch('host-routes', lines);
+    if (lines.length) await ipBatch('host-routes', lines, this.hostNetns);
   }
 
   async deleteHostRoutes(p: LinkPlan): Promise<void> {
     for (const [addr, len] of [[p.ipv4, 32], [p.ipv6, 128]] as const) {
       if (!addr) continue;
-      const r = await exec('ip', ['route', 'del', `${addr}/${len}`, 'dev', p.hostIf, 'proto', String(UPLINK_RT_PROTO)]);
+      const r = await exec(...inNs(this.hostNetns, 'ip', ['route', 'del', `${addr}/${len}`, 'dev', p.hostIf, 'proto', String(UPLINK_RT_PROTO)]));
       if (r.code !== 0 && !GONE.test(r.stderr)) throw new DataplaneError('delete-host-routes', `exit ${r.code}`, r.stderr);
     }
   }
 
   async deleteVeth(hostIf: string): Promise<boolean> {
-    const r = await exec('ip', ['link', 'del', hostIf]);
+    const r = await exec(...inNs(this.hostNetns, 'ip', ['link', 'del', hostIf]));
     if (r.code === 0) return true;
     if (GONE.test(r.stderr)) return false;
     throw new DataplaneError('delete-veth', `exit ${r.code}`, r.stderr);
   }
 
   async listHostLinks(prefix: string): Promise<string[]> {
-    const r = await exec('ip', ['-j', 'link', 'show', 'type', 'veth']);
+    const r = await exec(...inNs(this.hostNetns, 'ip', ['-j', 'link', 'show', 'type', 'veth']));
     if (r.code !== 0) throw new DataplaneError('list-links', `exit ${r.code}`, r.stderr);
     const links = JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>;
     return links.map((l) => l.ifname).filter((n) => n.startsWith(prefix));
@@ -190,8 +224,8 @@ export class IprouteDataplane implements Dataplane {
   }
 
   async inspectHost(hostIf: string): Promise<HostState | null> {
-    const r = await exec('sh', ['-c',
-      `ip -j addr show dev "$1" && echo '#' && ip -j route show dev "$1" && echo '#' && ip -j -6 route show dev "$1"`, 'sh', hostIf]);
+    const r = await exec(...inNs(this.hostNetns, 'sh', ['-c',
+      `ip -j addr show dev "$1" && echo '#' && ip -j route show dev "$1" && echo '#' && ip -j -6 route show dev "$1"`, 'sh', hostIf]));
     if (r.code !== 0) {
       if (GONE.test(r.stderr)) return null;
       throw new DataplaneError('inspect-host', `exit ${r.code}`, r.stderr);
@@ -209,6 +243,10 @@ export class IprouteDataplane implements Dataplane {
   }
 
   async enableForwarding(): Promise<void> {
+    if (this.hostNetns) {
+      await sysctlsThenBatch('forwarding', this.hostNetns, [['/proc/sys/net/ipv4/ip_forward', '1'], ['/proc/sys/net/ipv6/conf/all/forwarding', '1']], []);
+      return;
+    }
     await sysctl('/proc/sys/net/ipv4/ip_forward', '1', 'forwarding');
     await sysctl('/proc/sys/net/ipv6/conf/all/forwarding', '1', 'forwarding');
   }

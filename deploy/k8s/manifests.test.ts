@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { FALLBACK, GROUP, KINDS } from '../../ipam/datastore/kube-mapping.js';
+import { FALLBACK, GROUP, KINDS, kindFor } from '../../ipam/datastore/kube-mapping.js';
+import { EXPLAIN_ANSWERS_PREFIX, EXPLAIN_REQUESTS_PREFIX } from '../../uplinkd/explain-broker.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const src = (p: string): string => join(root.replace(/\/dist$/, ''), p);
@@ -40,6 +41,20 @@ describe('deploy/k8s manifests', () => {
     expect([...granted].sort()).toEqual([...mapped].sort());
     const verbs = new Set((role?.rules ?? []).filter((r) => r.apiGroups.includes(GROUP)).flatMap((r) => r.verbs));
     for (const v of ['get', 'list', 'watch', 'create', 'update', 'delete']) expect(verbs.has(v), v).toBe(true);
+  });
+
+  it('lets explain ask another node through the datastore: its keys\' kind and its Leases may be created, read and deleted', () => {
+    // explain-broker.ts: the asker creates a Lease and a request under it; the owner reads the Lease
+    // (is it live?) and creates its answer under it; revoking deletes both.
+    const need = ['get', 'list', 'watch', 'create', 'delete'];
+    for (const key of [`${EXPLAIN_REQUESTS_PREFIX}node2/x`, `${EXPLAIN_ANSWERS_PREFIX}x`]) {
+      const plural = kindFor(key).plural;
+      const verbs = new Set((role?.rules ?? []).filter((r) => r.apiGroups.includes(GROUP) && r.resources.includes(plural)).flatMap((r) => r.verbs));
+      for (const v of need) expect(verbs.has(v), `${plural} ${v}`).toBe(true);
+    }
+    const leaseRole = rbac.find((d) => d.kind === 'Role' && d.rules?.some((r) => r.apiGroups.includes('coordination.k8s.io')));
+    const leaseVerbs = new Set((leaseRole?.rules ?? []).filter((r) => r.resources.includes('leases')).flatMap((r) => r.verbs));
+    for (const v of ['get', 'create', 'update', 'delete']) expect(leaseVerbs.has(v), `leases ${v}`).toBe(true);
   });
 
   it('gives Nodes and Pods read-only access', () => {

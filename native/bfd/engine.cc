@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "../netlink/netns.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -30,24 +31,9 @@ constexpr uint64_t kTagWake = 0;
 constexpr uint64_t kTagTimer = 1;
 constexpr uint64_t kTagRx = 2;  // + index into rx_
 
-// Runs `fn` on a short-lived thread that has joined the namespace at `path`, so the sockets it
-// creates live there for good while this process stays where it is. Returns 0 or an errno.
-int InNetns(const std::string& path, const std::function<int()>& fn) {
-  if (path.empty()) return fn();
-  int nsfd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (nsfd < 0) return errno;
-  int result = 0;
-  std::thread t([&]() {
-    if (setns(nsfd, CLONE_NEWNET) != 0) {
-      result = errno;
-      return;
-    }
-    result = fn();
-  });
-  t.join();
-  close(nsfd);
-  return result;
-}
+// Sockets for a session in another netns are created on a short-lived thread that has joined it, so
+// they live there for good while this process stays where it is (native/netlink/netns.h says why).
+using uplink::RunInNetns;
 
 int SetInt(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : errno;
@@ -176,7 +162,7 @@ int Engine::AcquireRx(const std::string& netns, int family, int port, const char
     }
   }
   int fd = -1;
-  int err = InNetns(netns, [&]() {
+  int err = RunInNetns(netns, [&]() {
     fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return *syscall = "socket", errno;
     int e = 0;
@@ -237,7 +223,7 @@ int Engine::Open(int id, const SessionSpec& spec, const char** syscall, int* src
   int fd = -1;
   int chosen = 0;
   int idx = 0;
-  int err = InNetns(spec.netns, [&]() {
+  int err = RunInNetns(spec.netns, [&]() {
     if (!spec.ifname.empty()) {
       idx = static_cast<int>(if_nametoindex(spec.ifname.c_str()));
       if (idx == 0) return *syscall = "if_nametoindex", errno;

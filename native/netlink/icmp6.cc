@@ -4,6 +4,7 @@
 // reader that hands each datagram to JS with its source, interface and hop limit, and sendto. RA/RS
 // bytes are built and parsed in TypeScript (bgpd/session/unnumbered.ts).
 #include "common.h"
+#include "fd-poller.h"
 #include "netns.h"
 
 #include <cerrno>
@@ -133,40 +134,15 @@ Napi::Value SocketAddrs(const Napi::CallbackInfo& info) {
 }
 
 // Reader on the event loop: each datagram -> cb(payload, source(16 bytes), ifindex, hopLimit).
-class Icmp6Watcher : public Napi::ObjectWrap<Icmp6Watcher> {
+class Icmp6Watcher : public FdPoller<Icmp6Watcher> {
  public:
-  static Napi::FunctionReference* ctor;
-
-  static void Init(Napi::Env env) {
-    Napi::Function f = DefineClass(env, "Icmp6Watcher", {InstanceMethod("stop", &Icmp6Watcher::Stop)});
-    ctor = new Napi::FunctionReference(Napi::Persistent(f));
-  }
-
-  explicit Icmp6Watcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Icmp6Watcher>(info) {
-    fd_ = info[0].As<Napi::Number>().Int32Value();
-    cb_ = Napi::Persistent(info[1].As<Napi::Function>());
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(info.Env(), &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    if (uv_poll_init(loop, poll_, fd_) != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      throw ErrnoError(info.Env(), EINVAL, "uv_poll_init");
-    }
-    ctx_ = new Napi::AsyncContext(info.Env(), "uplink:icmp6Watch");
-    uv_poll_start(poll_, UV_READABLE, &Icmp6Watcher::OnReadable);
-    Ref();  // alive while polling, even if JS drops the object
-  }
-
-  ~Icmp6Watcher() override { delete ctx_; }
+  explicit Icmp6Watcher(const Napi::CallbackInfo& info) : FdPoller(info, "uplink:icmp6Watch") { StartPolling(info.Env()); }
 
  private:
-  static void OnReadable(uv_poll_t* h, int status, int) {
-    Icmp6Watcher* self = static_cast<Icmp6Watcher*>(h->data);
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
-    for (int i = 0; i < 16 && self->poll_ != nullptr; i++) {
+  friend class FdPoller<Icmp6Watcher>;
+
+  void Drain(Napi::Env env) {
+    for (int i = 0; i < 16 && Polling(); i++) {
       uint8_t buf[1500];
       uint8_t cbuf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
       struct sockaddr_in6 from;
@@ -179,7 +155,7 @@ class Icmp6Watcher : public Napi::ObjectWrap<Icmp6Watcher> {
       msg.msg_iovlen = 1;
       msg.msg_control = cbuf;
       msg.msg_controllen = sizeof(cbuf);
-      ssize_t r = recvmsg(self->fd_, &msg, MSG_DONTWAIT);
+      ssize_t r = recvmsg(fd_, &msg, MSG_DONTWAIT);
       if (r < 0) {
         if (errno == EINTR) continue;
         break;  // EAGAIN, or an error the next readable wakeup will report again
@@ -195,39 +171,19 @@ class Icmp6Watcher : public Napi::ObjectWrap<Icmp6Watcher> {
           ifindex = pi.ipi6_ifindex;
         }
       }
-      self->cb_.MakeCallback(env.Global(),
-                             {Napi::Buffer<uint8_t>::Copy(env, buf, r),
-                              Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&from.sin6_addr), 16),
-                              Napi::Number::New(env, ifindex), Napi::Number::New(env, hopLimit)},
-                             *self->ctx_);
+      Deliver(env, {Napi::Buffer<uint8_t>::Copy(env, buf, r),
+                    Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&from.sin6_addr), 16),
+                    Napi::Number::New(env, ifindex), Napi::Number::New(env, hopLimit)});
     }
-    (void)status;
   }
-
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-      Unref();
-    }
-    return info.Env().Undefined();
-  }
-
-  int fd_ = -1;
-  Napi::FunctionReference cb_;
-  Napi::AsyncContext* ctx_ = nullptr;
-  uv_poll_t* poll_ = nullptr;
 };
-
-Napi::FunctionReference* Icmp6Watcher::ctor = nullptr;
 
 Napi::Value Icmp6Watch(const Napi::CallbackInfo& info) { return Icmp6Watcher::ctor->New({info[0], info[1]}); }
 
 }  // namespace
 
 void InitIcmp6(Napi::Env env, Napi::Object exports) {
-  Icmp6Watcher::Init(env);
+  Icmp6Watcher::Init(env, "Icmp6Watcher");
   exports.Set("icmp6Open", Napi::Function::New(env, Icmp6Open));
   exports.Set("icmp6Send", Napi::Function::New(env, Icmp6Send));
   exports.Set("icmp6Watch", Napi::Function::New(env, Icmp6Watch));

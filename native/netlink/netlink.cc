@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "fd-poller.h"
 #include "netns.h"
 
 #ifndef NETLINK_EXT_ACK
@@ -333,58 +334,31 @@ Napi::Value NlDump(const Napi::CallbackInfo& info) {
 // Notification reader: a uv_poll on the event loop. Each readable wakeup drains the socket with
 // MSG_DONTWAIT and hands every datagram to JS; ENOBUFS (the kernel dropped notifications because our
 // buffer was full) is reported so the owner resyncs from a dump.
-class Watcher : public Napi::ObjectWrap<Watcher> {
+class Watcher : public FdPoller<Watcher> {
  public:
-  static Napi::FunctionReference* ctor;
-
-  static void Init(Napi::Env env) {
-    Napi::Function f = DefineClass(env, "NetlinkWatcher", {InstanceMethod("stop", &Watcher::Stop)});
-    ctor = new Napi::FunctionReference(Napi::Persistent(f));
-  }
-
-  explicit Watcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watcher>(info) {
-    fd_ = info[0].As<Napi::Number>().Int32Value();
-    cb_ = Napi::Persistent(info[1].As<Napi::Function>());
+  explicit Watcher(const Napi::CallbackInfo& info) : FdPoller(info, "uplink:nlWatch") {
     if (info.Length() > 2 && info[2].IsNumber()) ignorePid_ = info[2].As<Napi::Number>().Uint32Value();
     if (ignorePid_ != 0) DropOwnInKernel(fd_, ignorePid_);
-    ctx_ = new Napi::AsyncContext(info.Env(), "uplink:nlWatch");
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(info.Env(), &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    if (uv_poll_init(loop, poll_, fd_) != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      throw ErrnoError(info.Env(), EINVAL, "uv_poll_init");
-    }
-    uv_poll_start(poll_, UV_READABLE, &Watcher::OnReadable);
-    Ref();  // alive while polling, even if JS drops the object
+    StartPolling(info.Env());
   }
 
-  ~Watcher() override { delete ctx_; }
-
  private:
-  static void OnReadable(uv_poll_t* h, int status, int) {
-    Watcher* self = static_cast<Watcher*>(h->data);
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
-    std::vector<uint8_t>& rx = self->rx_;
-    for (int i = 0; i < 64 && self->poll_ != nullptr; i++) {
-      ssize_t r = recv(self->fd_, rx.data(), rx.size(), MSG_DONTWAIT);
+  friend class FdPoller<Watcher>;
+
+  void Drain(Napi::Env env) {
+    for (int i = 0; i < 64 && Polling(); i++) {
+      ssize_t r = recv(fd_, rx_.data(), rx_.size(), MSG_DONTWAIT);
       if (r < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) break;
         int err = errno;
-        self->cb_.MakeCallback(env.Global(), {env.Null(), Napi::Number::New(env, err)}, *self->ctx_);
+        Deliver(env, {env.Null(), Napi::Number::New(env, err)});
         if (err != ENOBUFS) break;
         continue;
       }
-      if (self->ignorePid_ != 0 && AllFrom(rx.data(), r, self->ignorePid_)) continue;
-      self->cb_.MakeCallback(env.Global(),
-                             {Napi::Buffer<uint8_t>::Copy(env, rx.data(), r), Napi::Number::New(env, 0)},
-                             *self->ctx_);
+      if (ignorePid_ != 0 && AllFrom(rx_.data(), r, ignorePid_)) continue;
+      Deliver(env, {Napi::Buffer<uint8_t>::Copy(env, rx_.data(), r), Napi::Number::New(env, 0)});
     }
-    (void)status;
   }
 
   // Our own changes' notifications are dropped by a socket filter before the kernel queues them
@@ -416,25 +390,9 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     return true;
   }
 
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-      Unref();
-    }
-    return info.Env().Undefined();
-  }
-
-  int fd_ = -1;
-  Napi::FunctionReference cb_;
-  Napi::AsyncContext* ctx_ = nullptr;
-  uv_poll_t* poll_ = nullptr;
   uint32_t ignorePid_ = 0;
   std::vector<uint8_t> rx_ = std::vector<uint8_t>(256 * 1024);
 };
-
-Napi::FunctionReference* Watcher::ctor = nullptr;
 
 Napi::Value NlWatch(const Napi::CallbackInfo& info) {
   return Watcher::ctor->New({info[0], info[1], info.Length() > 2 ? info[2] : info.Env().Undefined()});
@@ -452,7 +410,7 @@ Napi::Value NlPortId(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitNetlink(Napi::Env env, Napi::Object exports) {
-  Watcher::Init(env);
+  Watcher::Init(env, "NetlinkWatcher");
   exports.Set("nlOpen", Napi::Function::New(env, NlOpen));
   exports.Set("nlClose", Napi::Function::New(env, NlClose));
   exports.Set("nlTransact", Napi::Function::New(env, NlTransact));

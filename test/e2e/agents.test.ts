@@ -3,10 +3,10 @@
 // other node's kernel, `uplinkctl status --all-nodes` shows both; `explain` names injected faults;
 // an agent restart under traffic loses no packet; the metrics endpoint serves what the alerts use.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { Netns, link } from '../harness/netns.js';
 import { startFrr, waitFor, type FrrPeer } from '../harness/peers/index.js';
 import { makeAgent, requireBuilt, UPLINKCTL, type AgentProc } from '../harness/agent.js';
@@ -46,8 +46,10 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
     });
     const ds = join(dsDir, 'uplink.db');
     const bgp = (asn: number, rid: string, tor: string) => ({ bgp: { routerId: rid, asn, holdTime: 9, peers: [{ address: tor, asn: 65000 }] } });
-    a1 = makeAgent(n1, 'node1', { datastorePath: ds, ...bgp(65101, '10.0.1.1', '10.0.1.0') });
-    a2 = makeAgent(n2, 'node2', { datastorePath: ds, ...bgp(65102, '10.0.2.1', '10.0.2.0') });
+    // A dead owner costs the asker this long (explain-broker.ts); kept short for the test's sake.
+    const extra = { explain: { ownerTimeoutSeconds: 6 } };
+    a1 = makeAgent(n1, 'node1', { datastorePath: ds, ...bgp(65101, '10.0.1.1', '10.0.1.0'), extra });
+    a2 = makeAgent(n2, 'node2', { datastorePath: ds, ...bgp(65102, '10.0.2.1', '10.0.2.0'), extra });
     a1.start();
     a2.start();
     // On failure, say what the agents said: a session that never comes up is otherwise a bare timeout.
@@ -69,6 +71,9 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
   const addrOf = (out: string): string => (JSON.parse(out) as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;
   const explainOn = (a: AgentProc, target: string): ExplainStep[] => a.ctl<ExplainStep[]>('explain', target);
   const step = (steps: ExplainStep[], name: string): ExplainStep | undefined => steps.find((s) => s.step === name);
+  /** ROUTE-REFRESH messages the ToR has received from node1, by its own count. */
+  const refreshesFromN1 = (): number =>
+    frr.vtyshJson<Record<string, { messageStats: { routeRefreshRecv: number } }>>('show bgp neighbors 10.0.1.1 json')['10.0.1.1']!.messageStats.routeRefreshRecv;
 
   it('attaches pods, advertises blocks, installs routes on the other node, pods ping across nodes', async () => {
     const r1 = a1.cni('ADD', 'c0ffee000001', pod1.path, 'web-1');
@@ -127,11 +132,28 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
     const watch = n1.spawn(process.execPath, [UPLINKCTL, '-s', a1.control, '-o', 'json', 'watch']);
     let streamed = '';
     watch.stdout?.on('data', (d: Buffer) => { streamed += d.toString(); });
+    const watchYaml = n1.spawn(process.execPath, [UPLINKCTL, '-s', a1.control, '-o', 'yaml', 'watch']);
+    let streamedYaml = '';
+    watchYaml.stdout?.on('data', (d: Buffer) => { streamedYaml += d.toString(); });
     await new Promise((r) => setTimeout(r, 500));
     a1.ctl('reset', 'neighbor', '10.0.1.0', '--soft');
     await waitFor('watch line', () => (streamed.includes('soft reset of 10.0.1.0') ? true : undefined), { timeoutMs: 5000 });
+    // CNI events and the route changes they cause stream too: a pod attached and detached.
+    const extra = Netns.create('ule');
+    spaces.push(extra);
+    expect(a1.cni('ADD', 'c0ffee0000aa', extra.path, 'watch-me').code).toBe(0);
+    expect(a1.cni('DEL', 'c0ffee0000aa', extra.path).code).toBe(0);
+    const lines = (): Array<{ kind: string; message: string }> => streamed.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; message: string });
+    await waitFor('cni lines', () => (lines().filter((e) => e.kind === 'cni' && e.message.includes('c0ffee0000aa')).length === 2 ? true : undefined), { timeoutMs: 5000 });
     watch.kill();
-    expect(JSON.parse(streamed.trim().split('\n').find((l) => l.includes('soft reset'))!)).toMatchObject({ kind: 'session' });
+    // -o yaml: one YAML document per event, the same events.
+    const yamlCni = (): string[] => parseAllDocuments(streamedYaml).map((d) => d.toJSON() as { kind?: string; message?: string })
+      .filter((e) => e?.kind === 'cni' && e.message?.includes('c0ffee0000aa')).map((e) => e.message!.split(' ')[0]!);
+    await waitFor('yaml cni documents', () => (yamlCni().length === 2 ? true : undefined), { timeoutMs: 5000 });
+    watchYaml.kill();
+    expect(yamlCni()).toEqual(['attached', 'detached']);
+    expect(lines().find((l) => l.message.includes('soft reset'))).toMatchObject({ kind: 'session' });
+    expect(lines().filter((e) => e.kind === 'cni').map((e) => e.message.split(' ')[0])).toEqual(['attached', 'detached']);
   });
 
   it('explain: a healthy path is all ok', () => {
@@ -145,6 +167,33 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
     const mtu = step(steps, 'mtu')!;
     expect(mtu.detail).toMatch(/^pod 10\.244\.\S+ MTU 1400 fits the path/);
     expect(mtu.evidence).toMatch(/node2 uplink up0 mtu 1500; node1 host veth upl\S+ mtu 1400; node1 uplink up0 mtu 1500/);
+  });
+
+  it('a burst of explains from either node costs the ToR one route refresh; --no-refresh and explain.routeRefresh: false cost none', async () => {
+    // node1 keeps a peer's refresh answer 30 s (or until the peer sends an UPDATE): whether or not the
+    // healthy-path explain above left one, four explains in a row send at most one ROUTE-REFRESH.
+    const before = refreshesFromN1();
+    const burst = [explainOn(a2, ip1), explainOn(a1, ip1), explainOn(a2, ip1), explainOn(a1, ip1)];
+    for (const s of burst) expect(step(s, 'peer accepted'), JSON.stringify(s)).toMatchObject({ ok: true, method: 'enhanced route refresh' });
+    const after = refreshesFromN1();
+    expect(after - before).toBeLessThanOrEqual(1);
+    expect(burst.some((s) => /answer reused from/.test(step(s, 'peer accepted')?.evidence ?? ''))).toBe(true);
+    // --no-refresh: the owner does not ask its peer; other nodes still infer from their own RIB.
+    const quiet = a2.ctl<ExplainStep[]>('explain', '--no-refresh', ip1);
+    expect(step(quiet, 'peer accepted')).toMatchObject({ ok: true, method: 'not verified', peer: '10.0.1.0' });
+    expect(step(quiet, 'peer accepted')?.detail).toMatch(/^node node1: peer 10\.0\.1\.0: acceptance of \S+ not verified \(--no-refresh\); inferred: this node learned/);
+    expect(step(a1.ctl<ExplainStep[]>('explain', '--no-refresh', ip1), 'peer accepted')?.detail).toMatch(/not verified \(--no-refresh\)$/);
+    // The config key, reloaded into node1 (the owner decides whether its peers are asked).
+    const cfg = parse(readFileSync(a1.configFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(a1.configFile, stringify({ ...cfg, explain: { ownerTimeoutSeconds: 6, routeRefresh: false } }));
+    try {
+      expect(a1.ctl<{ changed: string[] }>('reload').changed).toEqual(['explain']);
+      expect(step(explainOn(a2, ip1), 'peer accepted')?.detail).toMatch(/not verified \(explain\.routeRefresh is false in the agent config\)/);
+    } finally {
+      writeFileSync(a1.configFile, stringify(cfg));
+      a1.ctl('reload');
+    }
+    expect(refreshesFromN1()).toBe(after);
   });
 
   it('explain names a route filtered by the ToR', async () => {
@@ -270,10 +319,40 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
         return step(s, 'owner sessions')?.ok === false ? s : undefined;
       }, { timeoutMs: 20_000 });
       expect(step(steps, 'owner sessions')?.detail).toMatch(/no Established BGP session/);
+      // The person on call sees the cause and a next step in the session table.
+      const table = a1.ctlText('show', 'neighbors');
+      expect(table).toMatch(/NOTIFICATION 6\/2 .*maintenance/);
+      expect(table).toMatch(/next: uplinkctl show neighbor 10\.0\.1\.0/);
     } finally {
       frr.configure(['router bgp 65000', ' no neighbor 10.0.1.1 shutdown']);
     }
     await frr.waitState('10.0.1.1', 'Established', 30_000);
+  });
+
+  it('SIGTERM while a CNI ADD is in flight: the ADD finishes or is rolled back, never half done', async () => {
+    const pod = Netns.create('ule');
+    spaces.push(pod);
+    const add = a1.cniAsync('ADD', 'c0ffee0000bb', pod.path, 'sigterm-1');
+    // The shim needs a few ms to connect; the stop races it on purpose, either outcome must be whole.
+    await new Promise((r) => setTimeout(r, 30));
+    await a1.stop('SIGTERM');
+    const r = await add;
+    a1.start();
+    await frr.waitState('10.0.1.1', 'Established', 30_000);
+    const podLinks = pod.ipJson<Array<{ ifname: string }>>('link', 'show').filter((l) => l.ifname !== 'lo');
+    const held = (): string[] => a1.ctl<{ blocks: Array<{ used: number }> }>('ipam', 'show').blocks.map((b) => String(b.used));
+    if (r.code === 0) {
+      // Finished: the pod has its interface, the address is held, the agent knows the attachment.
+      expect(podLinks.map((l) => l.ifname)).toContain('eth0');
+      expect(a1.ctl<{ attachments: number }>('status').attachments).toBe(2);
+      expect(a1.cni('DEL', 'c0ffee0000bb', pod.path).code).toBe(0);
+    } else {
+      // Refused or rolled back: nothing of it is left in the pod or in IPAM.
+      expect(podLinks, r.out).toEqual([]);
+      expect(a1.ctl<{ attachments: number }>('status').attachments).toBe(1);
+    }
+    expect(held().reduce((n, x) => n + Number(x), 0)).toBe(2);
+    console.log(`drill sigterm-during-add: ADD ${r.code === 0 ? 'finished' : `failed cleanly (exit ${r.code})`}`);
   });
 
   it('the metrics endpoint serves every metric the alert rules and dashboard use', () => {
@@ -281,8 +360,12 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
     const exported = new Set([...body.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap((m) => (m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`, m[1]!] : [m[1]!])));
     const alerts = parse(readFileSync(join(import.meta.dirname, '..', '..', 'deploy', 'observability', 'alerts.yaml'), 'utf8')) as { groups: Array<{ rules: Array<{ expr: string }> }> };
     const used = new Set(alerts.groups.flatMap((g) => g.rules.flatMap((r) => [...r.expr.matchAll(/\b(uplink_[a-z0-9_]+)/g)].map((x) => x[1]!))));
+    // Every panel of the dashboard, too: a metric the live agent does not serve is a blank panel.
+    const dashboard = readFileSync(join(import.meta.dirname, '..', '..', 'deploy', 'observability', 'dashboard.json'), 'utf8');
+    for (const m of dashboard.matchAll(/\b(uplink_[a-z0-9_]+)/g)) used.add(m[1]!);
+    expect(used.size).toBeGreaterThan(10);
     // BFD is not enabled in this test, so its metrics are not expected; everything else must be there.
-    for (const n of used) expect(exported.has(n), `${n} missing from /metrics`).toBe(true);
+    for (const n of [...used].filter((x) => !x.startsWith('uplink_bfd_'))) expect(exported.has(n), `${n} missing from /metrics`).toBe(true);
     // The agent restarted in the drill above: counters start over, gauges reflect the live state.
     expect(body).toMatch(/^uplink_cni_attachments 1$/m);
     expect(body).toMatch(/^uplink_routes_leader 1$/m);
@@ -291,6 +374,11 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
 
   it('explain names a block owned by a dead node', async () => {
     await a1.stop('SIGKILL');
+    // Its status record lives 3 s more (statusIntervalSeconds 1): the question goes out, nobody answers.
+    const asked = explainOn(a2, ip1);
+    if (step(asked, 'owner agent')?.ok) {
+      expect(step(asked, 'peer accepted')?.evidence).toBe('owner node node1 did not answer within 6 s (its agent is down or cannot reach the datastore)');
+    }
     const steps = await waitFor('owner agent problem', () => {
       const s = explainOn(a2, ip1);
       return step(s, 'owner agent')?.ok === false ? s : undefined;

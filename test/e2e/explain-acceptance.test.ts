@@ -66,6 +66,31 @@ describe.skipIf(!isRoot)('explain acceptance probe against a real FRR ToR', () =
     expect(r.evidence).toMatch(/BoRR \.\. EoRR/);
   });
 
+  it('with a cache, a burst of probes for both our prefixes costs FRR one ROUTE-REFRESH; an UPDATE from it ends the cached answer', async () => {
+    const count = (): number => frr.vtyshJson<Record<string, { messageStats: { routeRefreshRecv: number } }>>('show bgp neighbors 10.0.1.1 json')['10.0.1.1']!.messageStats.routeRefreshRecv;
+    const before = count();
+    const burst = await Promise.all([BLOCK, OTHER, BLOCK, OTHER].map((p) => probeAcceptance(a, 'tor', p, { cacheMs: 30_000 })));
+    expect(burst.map((r) => r.accepted)).toEqual([true, true, true, true]);
+    const later = await probeAcceptance(a, 'tor', OTHER, { cacheMs: 30_000 });
+    expect(later).toMatchObject({ accepted: true, asPath: '65000 65101' });
+    expect(later.evidence).toMatch(/answer reused from \d+\.\d s ago/);
+    await waitUntil('FRR counted the refresh', () => count() === before + 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(count()).toBe(before + 1);
+    // Without the cache every probe asks (what the policy tests below rely on).
+    await probeAcceptance(a, 'tor', BLOCK);
+    await waitUntil('FRR counted the second refresh', () => count() === before + 2);
+    // B's session reset makes FRR withdraw B's block from A and announce it again: UPDATEs after the
+    // answer, so the next probe asks anew.
+    await probeAcceptance(a, 'tor', BLOCK, { cacheMs: 30_000 });
+    const c = count();
+    frr.vtysh('clear ip bgp 10.0.2.1');
+    await waitFor('a fresh answer after an UPDATE from FRR', async () => (/answer reused/.test((await probeAcceptance(a, 'tor', BLOCK, { cacheMs: 30_000 })).evidence) ? undefined : true), { timeoutMs: 10_000 });
+    await waitUntil('FRR counted the refresh after the UPDATE', () => count() === c + 1);
+    await waitEstablished(b, 'tor');
+    await waitUntil('A learns B\'s block again', () => a.routes().some((x) => x.prefix === '10.244.2.0/26'));
+  });
+
   it('another neighbour\'s outbound filter does not stop FRR sending our route back to us', async () => {
     frr.configure(['ip prefix-list no-a seq 5 deny 10.244.1.0/24 le 32', 'ip prefix-list no-a seq 10 permit any',
       'route-map to-b permit 10', ' match ip address prefix-list no-a', 'router bgp 65000', ' address-family ipv4 unicast', '  neighbor 10.0.2.1 route-map to-b out']);

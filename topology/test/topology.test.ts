@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { TopologyError, TopologyErrorCode } from '../errors.js';
 import { frrConfig } from '../frr.js';
-import { overlaps, parseCidr, parseIfaceAddr } from '../ip.js';
+import { netsOverlap, parseIfaceAddr, parseNet } from '../../lib/ip.js';
 import { nodeLabels, torResources } from '../kube.js';
 import { parseTopology } from '../model.js';
 import { nodeBgpConfig, sessionsOf } from '../peers.js';
@@ -60,11 +60,11 @@ describe('default example (AS per rack)', () => {
       const [a, b] = [parseIfaceAddr(l.up.addresses[0]!)!, parseIfaceAddr(l.down.addresses[0]!)!];
       expect(a.prefix).toBe(31);
       expect(b.value - a.value).toBe(1n);
-      const c = parseCidr(l.up.addresses[0]!)!;
-      expect(overlaps(c, fabric)).toBe(true);
+      const c = parseNet(l.up.addresses[0]!)!;
+      expect(netsOverlap(c, fabric)).toBe(true);
       return c;
     });
-    for (let i = 0; i < subnets.length; i++) for (let j = i + 1; j < subnets.length; j++) expect(overlaps(subnets[i]!, subnets[j]!)).toBe(false);
+    for (let i = 0; i < subnets.length; i++) for (let j = i + 1; j < subnets.length; j++) expect(netsOverlap(subnets[i]!, subnets[j]!)).toBe(false);
     expect(f.links).toHaveLength(8 + 8);
   });
 

@@ -1,5 +1,6 @@
 // Operational commands: reset, reload, watch, ipam show/check, explain.
 import type { Command } from 'commander';
+import { stringify } from 'yaml';
 import { callAgent, streamAgent } from '../client.js';
 import { globals } from '../context.js';
 import { paint, print, renderTable, stateColour } from '../output.js';
@@ -39,6 +40,8 @@ export function registerOps(program: Command): void {
     await streamAgent(g.socket, '/watch', (e) => {
       const ev = e as AgentEvent;
       if (g.output === 'json') process.stdout.write(`${JSON.stringify(ev)}\n`);
+      // One YAML document per event, so `-o yaml watch` is a valid multi-document stream.
+      else if (g.output === 'yaml') process.stdout.write(`---\n${stringify(ev)}`);
       else process.stdout.write(`${paint('dim', ev.time)} ${paint('cyan', ev.kind.padEnd(7))} ${ev.kind === 'error' ? paint('red', ev.message) : ev.message}\n`);
     });
   });
@@ -67,9 +70,10 @@ export function registerOps(program: Command): void {
 
   program.command('explain <target>')
     .description('why is this pod or IP (un)reachable: walks pool, block, advertisement, peers, RIB, FIB, veth')
-    .action(async (target: string, _o, cmd: Command) => {
+    .option('--no-refresh', "do not ask the owner's BGP peers (ROUTE-REFRESH makes each resend its table): acceptance is reported as not verified")
+    .action(async (target: string, opts: { refresh: boolean }, cmd: Command) => {
       const g = globals(cmd);
-      const steps = await explain(g.socket, target);
+      const steps = await explain(g.socket, target, { noRefresh: opts.refresh === false });
       print(steps, g.output, () => steps.map((s) => `${stateColour(s.ok ? 'ok' : 'problem').padEnd(9)} ${paint('bold', s.step)}: ${s.detail}${s.evidence ? `\n          ${paint('dim', s.evidence)}` : ''}`).join('\n'));
       if (steps.some((s) => !s.ok)) process.exitCode = 4;
     });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { callAgent } from '../client.js';
 import { globals } from '../context.js';
 import { paint, print, renderTable, type Column } from '../output.js';
+import { sessionProblem } from '../hints.js';
 import type { IpamShow } from '../../ipam/index.js';
 import type { NeighborDetail, NeighborSummary, RouteView, RibEntryView } from '../../uplinkd/bgp-bridge.js';
 
@@ -101,7 +102,7 @@ export function neighborColumns<T extends NeighborSummary>(): Column<T>[] {
     { header: 'RCVD', value: (r) => r.prefixesReceived },
     { header: 'ACCEPTED', value: (r) => r.prefixesAccepted },
     { header: 'SENT', value: (r) => r.prefixesAdvertised },
-    { header: 'LAST ERROR', value: (r) => r.lastError },
+    { header: 'LAST ERROR', value: (r) => sessionProblem(r) },
   ];
 }
 
