@@ -10,11 +10,14 @@
 // in the receiver. BENCH_DEBUG=1 prints where our receiver's time went (first UPDATE, decision passes).
 //
 // Usage: node dist/bench/bgpd.js [sizes...]   (default 10000 100000 500000; 100k runs 3 times, median)
-// Env: BENCH_ONLY=uplink,bird,...  BENCH_REPEAT=n (100k)  BENCH_NO_FIB=1  BENCH_FIB_WHOLE=1 (the FIB
+// Env: BENCH_ONLY=uplink,bird,...  BENCH_REPEAT=n (100k)  BENCH_MEM=FILE (our receiver appends its peak
+// heap / array-buffer use, V8 spaces at the peak and GC counts)  BENCH_NO_FIB=1  BENCH_FIB_WHOLE=1 (the FIB
 // glue of the first release: whole set per batch; uplinkd now sends deltas, as the default here)  BENCH_NODE_ARGS='--cpu-prof ...'
 // Internal: node dist/bench/bgpd.js --receiver N [--fib]   (our speaker as the receiver)
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { Netns, link } from '../test/harness/netns.js';
 import { startBird } from '../test/harness/peers/bird.js';
@@ -47,6 +50,30 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
   // What the agent subscribes to (the columnar batches; FibChange objects are built only on request).
   s.rib.onFibBatch((b) => (fibCount += b.size));
   const fib = withFib ? await fibGlue(s) : null;
+  // BENCH_MEM=FILE: the receiver appends its peak heap / external / array-buffer use (sampled every 5 ms).
+  const memFile = process.env.BENCH_MEM;
+  let spaces = '';
+  // GC count and time by kind (1 minor, 4 incremental, 8 weak callbacks, 2 major) while loading.
+  const gcs = new Map<number, [number, number]>();
+  const gcObs = memFile ? new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      const k = (e as unknown as { detail: { kind: number } }).detail.kind;
+      const g = gcs.get(k) ?? [0, 0];
+      g[0]++;
+      g[1] += e.duration;
+      gcs.set(k, g);
+    }
+  }) : null;
+  gcObs?.observe({ entryTypes: ['gc'] });
+  let snapped = false;
+  const memPeak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const memTimer = memFile
+    ? setInterval(() => {
+        const m = process.memoryUsage();
+        if (m.heapUsed > memPeak.heapUsed) spaces = v8.getHeapSpaceStatistics().map((x) => `${x.space_name} ${(x.space_used_size / 1048576).toFixed(1)}`).join(', ');
+        for (const k of Object.keys(memPeak) as (keyof typeof memPeak)[]) memPeak[k] = Math.max(memPeak[k], m[k]);
+      }, 5)
+    : null;
   const trace = process.env.BENCH_DEBUG ? traceRib(s.rib) : null;
   await s.start();
   process.stdout.write('ready\n');
@@ -69,6 +96,10 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
     const cf = process.cpuUsage(cpu0);
     process.stdout.write(`${JSON.stringify({ hwmKbFib: vmHwmKb(process.pid), cpuSFib: (cf.user + cf.system) / 1e6 })}\n`);
     await fib.stop();
+  }
+  if (memTimer && memFile) {
+    clearInterval(memTimer);
+    appendFileSync(memFile, `${n}${fib ? ' fib' : ''}: peak MB ${Object.entries(memPeak).map(([k, v]) => `${k} ${(v / 1048576).toFixed(1)}`).join(', ')}; at peak heap: ${spaces}; gc ${[...gcs].map(([k, [c, ms]]) => `kind ${k}: ${c} x, ${ms.toFixed(0)} ms`).join(', ')}\n`);
   }
   await s.stop({ graceful: true });
   process.exit(0);
@@ -472,9 +503,9 @@ async function runOursFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
     await pollUntil(() => out.includes('hwmKbFib'), 20_000, 10);
     sock.destroy();
     await pollUntil(() => child.exitCode !== null, 10_000, 20).catch(() => undefined);
-    const r = JSON.parse(out.split('\n').find((l) => l.includes('"done"'))!) as { done: number };
+    const r = JSON.parse(out.split('\n').find((l) => l.includes('"done"'))!) as { done: number; idleKb: number };
     const h = JSON.parse(out.split('\n').find((l) => l.includes('hwmKbFib'))!) as { hwmKbFib: number; cpuSFib: number };
-    return { seconds: (t1 - t0) / 1000, ribSeconds: (r.done - t0) / 1000, rssMb: h.hwmKbFib / 1024, cpuSeconds: h.cpuSFib };
+    return { seconds: (t1 - t0) / 1000, ribSeconds: (r.done - t0) / 1000, rssMb: h.hwmKbFib / 1024, cpuSeconds: h.cpuSFib, idleMb: r.idleKb / 1024 };
   } finally {
     tx.destroy();
     rx.destroy();
@@ -562,6 +593,7 @@ async function main(): Promise<void> {
       // is steadier than wall time on a shared machine.
       if (r.cpuSeconds !== undefined) console.log(`bench bgpd ${label} ${name} fib-cpu: ${r.cpuSeconds.toFixed(3)} s${name === 'frr' ? ' (bgpd + zebra)' : ''}`);
       console.log(`bench bgpd ${label} ${name} peak-rss-with-fib: ${r.rssMb.toFixed(1)} MB${name === 'frr' ? ' (bgpd + zebra)' : ''}`);
+      if (r.idleMb !== undefined) console.log(`bench bgpd ${label} ${name} peak-rss-with-fib-above-idle-per-prefix: ${(((r.rssMb - r.idleMb) * 1048576) / n).toFixed(0)} bytes (idle ${r.idleMb.toFixed(1)} MB)`);
     }
     const oursFib = fib.get('uplink');
     for (const other of ['bird', 'frr']) {

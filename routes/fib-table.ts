@@ -4,8 +4,17 @@
 // key (what each source wants, what the kernel has, a few flag bits) instead of one map per concern.
 // The installed and stale counts the gauges need are kept as counters, updated on every change, so
 // no pass ever walks the table to count.
-import type { Route } from './netlink/types.js';
-import { satisfies, type NormRoute } from './route.js';
+//
+// Two stores behind one interface: Entry objects (keyed by route key), and for the plain prefix
+// routes of applyPrefixes (a BGP table) compact slots (prefix-table.ts): a route there is a slot
+// number, its wanted and installed routes template ids. A `Ref` names either; the reconciler works
+// on refs. A slot moves to an Entry (promote) as soon as it needs what only an Entry has.
+import { RT_TABLE } from './netlink/constants.js';
+import { encodeRoute, encodeRouteTo } from './netlink/route-codec.js';
+import type { NlWriter } from './netlink/wire.js';
+import type { KernelRoute, Route } from './netlink/types.js';
+import { kernelSatisfies, satisfies, type NormRoute } from './route.js';
+import { formatV4Num, parseV4Num, PrefixSlots, SlotFlag, Templates } from './prefix-table.js';
 
 /** One source's route at a key. */
 export interface Claim {
@@ -49,12 +58,42 @@ export class Entry {
   }
 }
 
+/** Normalized routes carry ifindexes only (an unknown name is -1, which the kernel rejects). */
+const numericDev = (d: string | number): number => (typeof d === 'number' ? d : -1);
+
+/** An entry of either store: an Entry object, or a compact slot number (prefix-table.ts). */
+export type Ref = Entry | number;
+
+/** What an op sent: the route object (Entry), or the template id (slot, one reference held). */
+export type Sent = NormRoute | number;
+
 /** The entries plus the counters derived from them. Every mutation goes through here. */
 export class FibTable {
   readonly entries = new Map<string, Entry>();
+  readonly slots = new PrefixSlots();
+  readonly templates = new Templates();
+  /** Slots moved to an Entry while ops for them were in flight: their acks go to the Entry. */
+  private readonly forward = new Map<number, Entry>();
+  /** Source name <-> id of the slots' `src` column (0 = none). */
+  private readonly sourceIds = new Map<string, number>();
+  private readonly sourceNames: string[] = [''];
   /** Entries queued for the next incremental pass (flag Dirty set). */
-  dirty: Entry[] = [];
-  /** Entries with at least one claim. */
+  private dirtyEntries: Entry[] = [];
+  /** Slots queued likewise, a FIFO on a typed array: a table load queues 500k of them. */
+  private dirtySlots = new Int32Array(1024);
+  private dirtyHead = 0;
+  private dirtyTail = 0;
+
+  /** How many entries and slots are queued (a slot moved to an Entry may count twice). */
+  get dirtyCount(): number {
+    return this.dirtyEntries.length + this.dirtyTail - this.dirtyHead;
+  }
+
+  /** Whether a queued Entry names a device. */
+  dirtyNamesDevice(): boolean {
+    return this.devEntries.size > 0 && this.dirtyEntries.some((e) => this.devEntries.has(e));
+  }
+  /** Keys with at least one claim. */
   desired = 0;
   /** Installed routes per table: [IPv4, IPv6]. */
   readonly installed = new Map<number, [number, number]>();
@@ -65,45 +104,402 @@ export class FibTable {
   readonly devEntries = new Set<Entry>();
   converged = false;
 
-  entry(key: string): Entry {
-    let e = this.entries.get(key);
-    if (!e) this.entries.set(key, (e = new Entry(key)));
+  /** v4Num keys of the Entries whose key is a plain IPv4 prefix (claimPrefix4 must not shadow them). */
+  private readonly entryV4 = new Set<number>();
+
+  get size(): number {
+    return this.entries.size + this.slots.size;
+  }
+
+  private addEntry(key: string): Entry {
+    const e = new Entry(key);
+    this.entries.set(key, e);
+    if (key.indexOf('|') < 0) {
+      const k = parseV4Num(key);
+      if (k >= 0) this.entryV4.add(k);
+    }
     return e;
   }
 
-  isStale(e: Entry): boolean {
-    return !this.converged && e.have !== undefined && e.want === undefined && (e.flags & EntryFlag.Withdrawn) === 0;
+  private removeEntry(e: Entry): void {
+    this.entries.delete(e.key);
+    if (this.entryV4.size && e.key.indexOf('|') < 0) this.entryV4.delete(parseV4Num(e.key));
   }
 
-  markDirty(e: Entry): void {
-    if (e.flags & EntryFlag.Dirty) return;
-    e.flags |= EntryFlag.Dirty;
-    this.dirty.push(e);
+  sourceId(name: string): number {
+    let id = this.sourceIds.get(name);
+    if (id === undefined) {
+      id = this.sourceNames.length;
+      if (id > 0xff) throw new Error('too many route sources');
+      this.sourceNames.push(name);
+      this.sourceIds.set(name, id);
+    }
+    return id;
   }
 
-  /** Takes the dirty list (flags cleared). */
-  takeDirty(): Entry[] {
-    const d = this.dirty;
-    this.dirty = [];
-    for (const e of d) e.flags &= ~EntryFlag.Dirty;
-    return d;
+  /** The entry or slot at `key`, if any. */
+  find(key: string): Ref | undefined {
+    const e = this.entries.get(key);
+    if (e) return e;
+    const s = this.slots.find(key);
+    return s >= 0 ? s : undefined;
   }
 
-  setHave(e: Entry, n: NormRoute | undefined): void {
-    const old = e.have;
+  /** The entry or slot at `key`, created when missing (a slot when the key fits one). */
+  entry(key: string): Ref {
+    const r = this.find(key);
+    if (r !== undefined) return r;
+    if (PrefixSlots.fits(key)) return this.slots.add(key);
+    return this.addEntry(key);
+  }
+
+  /** The Entry at `key` (a slot there is promoted), created when missing. */
+  objEntry(key: string): Entry {
+    let e = this.entries.get(key);
+    if (e) return e;
+    const s = this.slots.find(key);
+    if (s >= 0) return this.promote(s);
+    return this.addEntry(key);
+  }
+
+  keyOf(r: Ref): string {
+    return typeof r === 'number' ? this.slots.keyOf(r) : r.key;
+  }
+
+  /** The wanted route (for a slot a new object: rare paths only). */
+  wantOf(r: Ref): NormRoute | undefined {
+    if (typeof r !== 'number') return r.want;
+    const t = this.slots.want[r]!;
+    return t < 0 ? undefined : this.templates.route(t, this.slots.keyOf(r));
+  }
+
+  haveOf(r: Ref): NormRoute | undefined {
+    if (typeof r !== 'number') return r.have;
+    const t = this.slots.have[r]!;
+    return t < 0 ? undefined : this.templates.route(t, this.slots.keyOf(r));
+  }
+
+  flagsOf(r: Ref): number {
+    return typeof r === 'number' ? this.slots.flags[r]! & (SlotFlag.Dirty | SlotFlag.Withdrawn) : r.flags;
+  }
+
+  /** `r` is in the dump of full sync `gen`. */
+  setSeen(r: Ref, gen: number): void {
+    if (typeof r === 'number') this.slots.flags[r]! |= SlotFlag.Seen;
+    else r.seen = gen;
+  }
+
+  /** Whether `r` was in the dump of full sync `gen` (for a slot the mark is cleared: ask once per sync). */
+  takeSeen(r: Ref, gen: number): boolean {
+    if (typeof r !== 'number') return r.seen === gen;
+    const f = this.slots.flags;
+    const seen = (f[r]! & SlotFlag.Seen) !== 0;
+    f[r]! &= ~SlotFlag.Seen;
+    return seen;
+  }
+
+  /** Every entry and live slot (a copy: the caller may drop or promote while walking). */
+  refs(): Ref[] {
+    const out: Ref[] = [...this.entries.values()];
+    this.slots.forEach((s) => out.push(s));
+    return out;
+  }
+
+  isStale(r: Ref): boolean {
+    if (typeof r === 'number') {
+      const sl = this.slots;
+      return !this.converged && sl.have[r]! >= 0 && sl.want[r]! < 0 && (sl.flags[r]! & SlotFlag.Withdrawn) === 0;
+    }
+    return !this.converged && r.have !== undefined && r.want === undefined && (r.flags & EntryFlag.Withdrawn) === 0;
+  }
+
+  markDirty(r: Ref): void {
+    if (typeof r === 'number') {
+      const f = this.slots.flags;
+      if (f[r]! & SlotFlag.Dirty || !(f[r]! & SlotFlag.Live)) return;
+      f[r]! |= SlotFlag.Dirty;
+      if (this.dirtyTail === this.dirtySlots.length) {
+        const live = this.dirtyTail - this.dirtyHead;
+        const next = live * 2 > this.dirtySlots.length ? new Int32Array(this.dirtySlots.length * 2) : this.dirtySlots;
+        next.copyWithin(0, this.dirtyHead, this.dirtyTail);
+        if (next !== this.dirtySlots) next.set(this.dirtySlots.subarray(this.dirtyHead, this.dirtyTail));
+        this.dirtySlots = next;
+        this.dirtyHead = 0;
+        this.dirtyTail = live;
+      }
+      this.dirtySlots[this.dirtyTail++] = r;
+      return;
+    }
+    if (r.flags & EntryFlag.Dirty) return;
+    r.flags |= EntryFlag.Dirty;
+    this.dirtyEntries.push(r);
+  }
+
+  /**
+   * Takes the queued entries and slots, at most `max` in all (flags cleared); the rest stay queued.
+   * Slots come back in a typed array: a table load takes 500k of them, 32k per pass.
+   */
+  takeDirty(max = Infinity): { entries: Entry[]; slots: Int32Array } {
+    let entries = this.dirtyEntries;
+    if (entries.length > max) {
+      this.dirtyEntries = entries.slice(max);
+      entries = entries.slice(0, max);
+    } else {
+      this.dirtyEntries = [];
+    }
+    for (const e of entries) e.flags &= ~EntryFlag.Dirty;
+    const f = this.slots.flags;
+    const q = this.dirtySlots;
+    const room = Math.min(max - entries.length, this.dirtyTail - this.dirtyHead);
+    const slots = new Int32Array(room);
+    let n = 0;
+    while (this.dirtyHead < this.dirtyTail && n < room) {
+      const r = q[this.dirtyHead++]!;
+      // A slot promoted (or freed) since it was queued: its Entry is queued itself.
+      if (!(f[r]! & SlotFlag.Dirty)) continue;
+      f[r]! &= ~SlotFlag.Dirty;
+      slots[n++] = r;
+    }
+    if (this.dirtyHead === this.dirtyTail) {
+      this.dirtyHead = this.dirtyTail = 0;
+      if (q.length > 65536) this.dirtySlots = new Int32Array(1024);
+    }
+    return { entries, slots: n < room ? slots.subarray(0, n) : slots };
+  }
+
+  setHave(r: Ref, n: NormRoute | undefined): void {
+    if (typeof r === 'number') return this.setHaveT(r, n ? this.templates.intern(n) : -1);
+    const old = r.have;
     if (old === n) return;
-    const wasStale = this.isStale(e);
-    if (old) this.count(old, -1);
-    if (n) this.count(n, 1);
-    e.have = n;
-    this.stale += Number(this.isStale(e)) - Number(wasStale);
+    const wasStale = this.isStale(r);
+    if (old) this.count(old.table, old.family, -1);
+    if (n) this.count(n.table, n.family, 1);
+    r.have = n;
+    this.stale += Number(this.isStale(r)) - Number(wasStale);
   }
 
-  private count(n: NormRoute, d: number): void {
-    let c = this.installed.get(n.table);
-    if (!c) this.installed.set(n.table, (c = [0, 0]));
-    c[n.family === 4 ? 0 : 1] += d;
+  /** A slot's installed template (-1: none). */
+  setHaveT(s: number, t: number): void {
+    const sl = this.slots;
+    const old = sl.have[s]!;
+    if (old === t) return;
+    const wasStale = this.isStale(s);
+    const fam = sl.isV6(s) ? 6 : 4;
+    if (t >= 0) {
+      this.templates.ref(t);
+      this.count(RT_TABLE.MAIN, fam, 1);
+    }
+    sl.have[s] = t;
+    if (old >= 0) {
+      this.count(RT_TABLE.MAIN, fam, -1);
+      this.templates.unref(old);
+    }
+    this.stale += Number(this.isStale(s)) - Number(wasStale);
+  }
+
+  /** What a dumped kernel route at slot `s` says is installed: the wanted template when it satisfies it. */
+  haveKernel(s: number, k: KernelRoute): void {
+    const w = this.slots.want[s]!;
+    this.setHaveT(s, w >= 0 && kernelSatisfies(this.templates.get(w), k) ? w : this.templates.internKernel(k));
+  }
+
+  private count(table: number, family: number, d: number): void {
+    let c = this.installed.get(table);
+    if (!c) this.installed.set(table, (c = [0, 0]));
+    c[family === 4 ? 0 : 1] += d;
     this.installedTotal += d;
+  }
+
+  /**
+   * `source`'s claim on the plain prefix route `key` with template `t` (applyPrefixes): a slot unless
+   * the key already has an Entry or another source's claim.
+   */
+  claimPrefix(key: string, source: string, t: number): void {
+    let e = this.entries.get(key);
+    if (!e) {
+      const sl = this.slots;
+      let s = sl.find(key);
+      if (s < 0 && PrefixSlots.fits(key)) s = sl.add(key);
+      if (s >= 0) {
+        const sid = this.sourceId(source);
+        const cur = sl.src[s]!;
+        if (cur === 0 || cur === sid) {
+          const wasStale = this.isStale(s);
+          const before = sl.want[s]!;
+          if (cur === 0) {
+            this.desired++;
+            sl.src[s] = sid;
+          }
+          if (before !== t) {
+            this.templates.ref(t);
+            sl.want[s] = t;
+            if (before >= 0) this.templates.unref(before);
+            this.markDirty(s);
+          }
+          sl.flags[s]! &= ~SlotFlag.Withdrawn;
+          this.stale += Number(this.isStale(s)) - Number(wasStale);
+          return;
+        }
+        e = this.promote(s);
+      } else {
+        e = this.addEntry(key);
+      }
+    }
+    this.claim(e, source, this.templates.route(t, key), undefined);
+  }
+
+  /** claimPrefix for an IPv4 destination given as a v4Num: no text unless an Entry has the key. */
+  claimPrefix4(k: number, source: string, t: number): void {
+    const sl = this.slots;
+    if (this.entryV4.size && this.entryV4.has(k)) return this.claimPrefix(formatV4Num(k), source, t);
+    let s = sl.find4(k);
+    if (s < 0) s = sl.add4(k);
+    const sid = this.sourceId(source);
+    const cur = sl.src[s]!;
+    if (cur !== 0 && cur !== sid) return this.claimPrefix(formatV4Num(k), source, t);
+    const wasStale = this.converged ? false : this.isStale(s);
+    const before = sl.want[s]!;
+    if (cur === 0) {
+      this.desired++;
+      sl.src[s] = sid;
+    }
+    if (before !== t) {
+      this.templates.ref(t);
+      sl.want[s] = t;
+      if (before >= 0) this.templates.unref(before);
+      this.markDirty(s);
+    }
+    sl.flags[s]! &= ~SlotFlag.Withdrawn;
+    if (!this.converged) this.stale += Number(this.isStale(s)) - Number(wasStale);
+  }
+
+  /** The entry or slot of an IPv4 destination given as a v4Num, if any. */
+  find4(k: number): Ref | undefined {
+    if (this.entryV4.size && this.entryV4.has(k)) return this.entries.get(formatV4Num(k));
+    const s = this.slots.find4(k);
+    return s >= 0 ? s : undefined;
+  }
+
+  /** Moves slot `s` to an Entry with the same state (counters unchanged). */
+  private promote(s: number): Entry {
+    const sl = this.slots;
+    const key = sl.keyOf(s);
+    const e = new Entry(key);
+    const w = sl.want[s]!;
+    const h = sl.have[s]!;
+    if (w >= 0) {
+      e.source = this.sourceNames[sl.src[s]!];
+      e.want = this.templates.route(w, key);
+      this.templates.unref(w);
+    }
+    if (h >= 0) {
+      e.have = h === w ? e.want : this.templates.route(h, key);
+      this.templates.unref(h);
+    }
+    const f = sl.flags[s]!;
+    e.flags = f & SlotFlag.Withdrawn ? EntryFlag.Withdrawn : 0;
+    // (The Seen mark only lives within a full sync's synchronous dump-and-diff: it is clear here.)
+    sl.want[s] = -1;
+    sl.have[s] = -1;
+    sl.src[s] = 0;
+    this.entries.set(key, e);
+    if (!sl.isV6(s)) this.entryV4.add(parseV4Num(key));
+    const inflight = sl.inflight[s]! > 0;
+    sl.unlink(s);
+    if (inflight) this.forward.set(s, e);
+    if (f & SlotFlag.Dirty) this.markDirty(e);
+    return e;
+  }
+
+  /**
+   * An op for `r` goes to the kernel: a slot is kept (not freed) until its ack, and the op's template
+   * holds a reference. Returns what to record as sent.
+   */
+  sending(r: Ref, del: boolean): Sent {
+    if (typeof r !== 'number') return (del ? r.have : r.want) as NormRoute;
+    const sl = this.slots;
+    // A delete names the route the kernel will have when the ops before it are done.
+    const t = del ? (sl.inflight[r]! > 0 ? sl.pend[r]! : sl.have[r]!) : sl.want[r]!;
+    sl.inflight[r]!++;
+    sl.pend[r] = del ? -1 : t;
+    this.templates.ref(t);
+    return t;
+  }
+
+  /** Appends the request of an op (see sending) to `w`; returns `del`. */
+  encodeOp(w: NlWriter, r: Ref, sent: Sent, del: boolean, seq: number): boolean {
+    const op = del ? 'delete' : 'replace';
+    if (typeof sent !== 'number') {
+      encodeRoute(w, op, sent, seq, numericDev);
+      return del;
+    }
+    const s = r as number;
+    const sl = this.slots;
+    const t = this.templates.get(sent);
+    if (sl.isV6(s)) encodeRoute(w, op, this.templates.route(sent, sl.keyOf(s)), seq, numericDev);
+    else encodeRouteTo(w, op, t, 4, sl.addr[s]! >>> 0, undefined, sl.len[s]!, seq, numericDev);
+    return del;
+  }
+
+  /**
+   * The ack (or failure) of an op for `r` is in: returns where its outcome goes (a promoted slot's
+   * Entry) and, for a slot, the template id the op sent (its reference is the caller's to drop with
+   * `doneSent`).
+   */
+  acked(r: Ref): Ref {
+    if (typeof r !== 'number') return r;
+    const sl = this.slots;
+    sl.inflight[r]!--;
+    if (!(sl.flags[r]! & SlotFlag.Zombie)) return r;
+    const e = this.forward.get(r)!;
+    if (sl.inflight[r] === 0) {
+      this.forward.delete(r);
+      sl.release(r);
+    }
+    return e;
+  }
+
+  doneSent(sent: Sent): void {
+    if (typeof sent === 'number') this.templates.unref(sent);
+  }
+
+  /**
+   * Records an acked op: the kernel has what was sent (undefined: deleted). Marks the entry dirty when
+   * it changed again meanwhile, else drops it when empty.
+   */
+  settle(r: Ref, sent: Sent, del: boolean): void {
+    if (typeof r === 'number') {
+      const t = del ? -1 : (sent as number);
+      this.setHaveT(r, t);
+      if (this.slots.want[r] !== t) this.markDirty(r);
+      else this.dropIfEmpty(r);
+      return;
+    }
+    const n = del ? undefined : typeof sent === 'number' ? this.templates.route(sent, r.key) : sent;
+    this.setHave(r, n);
+    // A promoted slot's op: its route object is new, so compare by value.
+    if (typeof sent === 'number' ? !(n && r.want ? sameNorm(r.want, n) : n === r.want) : r.want !== n) this.markDirty(r);
+    else this.dropIfEmpty(r);
+  }
+
+  /** The op that takes `r` from what the kernel has to what is wanted: 1 replace, 2 delete, 0 none. */
+  opOf(r: Ref): 0 | 1 | 2 {
+    if (typeof r === 'number') {
+      const sl = this.slots;
+      const w = sl.want[r]!;
+      // Diffed against what the kernel will have once the ops in flight are done: a change made
+      // while its key is in flight goes out now (the socket keeps the order), so the caller's
+      // promise resolves when the kernel has it, not one batch early.
+      const h = sl.inflight[r]! > 0 ? sl.pend[r]! : sl.have[r]!;
+      if (w >= 0) return h < 0 || !this.templates.satisfies(w, h) ? 1 : 0;
+      if (h >= 0 && (this.converged || sl.flags[r]! & SlotFlag.Withdrawn)) return 2;
+      return 0;
+    }
+    const want = r.want;
+    const have = r.have;
+    if (want) return !have || !satisfies(want, have) ? 1 : 0;
+    if (have && (this.converged || r.flags & EntryFlag.Withdrawn)) return 2;
+    return 0;
   }
 
   /**
@@ -147,8 +543,23 @@ export class FibTable {
     this.afterClaims(e, before, wasStale);
   }
 
-  /** Drops `source`'s claim on `e`, if any. */
-  unclaim(e: Entry, source: string): void {
+  /** Drops `source`'s claim on `r`, if any. */
+  unclaim(r: Ref, source: string): void {
+    if (typeof r === 'number') {
+      const sl = this.slots;
+      if (sl.src[r] === 0 || this.sourceIds.get(source) !== sl.src[r]) return;
+      const wasStale = this.isStale(r);
+      const w = sl.want[r]!;
+      sl.src[r] = 0;
+      sl.want[r] = -1;
+      this.templates.unref(w);
+      this.desired--;
+      sl.flags[r]! |= SlotFlag.Withdrawn;
+      this.markDirty(r);
+      this.stale += Number(this.isStale(r)) - Number(wasStale);
+      return;
+    }
+    const e = r;
     if (e.source === undefined) return;
     const wasStale = this.isStale(e);
     const before = e.want;
@@ -187,9 +598,15 @@ export class FibTable {
   }
 
   /** Forgets an entry that holds nothing any more (no claim, nothing installed, not queued). */
-  dropIfEmpty(e: Entry): void {
-    if (e.want === undefined && e.have === undefined && (e.flags & EntryFlag.Dirty) === 0) {
-      this.entries.delete(e.key);
+  dropIfEmpty(r: Ref): void {
+    if (typeof r === 'number') {
+      const sl = this.slots;
+      if (sl.want[r]! < 0 && sl.have[r]! < 0 && (sl.flags[r]! & (SlotFlag.Dirty | SlotFlag.Live)) === SlotFlag.Live && sl.inflight[r] === 0) sl.unlink(r);
+      return;
+    }
+    if (r.want === undefined && r.have === undefined && (r.flags & EntryFlag.Dirty) === 0) {
+      // Only the current entry of its key (an Entry may outlive its place: acks of a dropped one).
+      if (this.entries.get(r.key) === r) this.removeEntry(r);
     }
   }
 

@@ -22,9 +22,10 @@ import type { RouteWatcher } from './netlink/watcher.js';
 import type { BatchResult, Route, RouteEvent, RouteOp } from './netlink/types.js';
 import type { LeaderElector } from './leader.js';
 import { applySeconds, driftRepairs, leaderState, netlinkErrors, routesInstalled, routesStale, syncsTotal } from './metrics.js';
-import { Entry, EntryFlag, FibTable, sameNorm } from './fib-table.js';
-import { IngestQueue, type DeltaBatch } from './ingest-queue.js';
+import { EntryFlag, FibTable, sameNorm, type Entry, type Ref, type Sent } from './fib-table.js';
+import { INGEST_SLICE, IngestQueue, type DeltaBatch } from './ingest-queue.js';
 import { PrefixNormalizer, type PrefixBatch, type PrefixDelta } from './prefix-batch.js';
+import { formatV4Num } from './prefix-table.js';
 import { kernelSatisfies, keyOf, normalize, normalizeKernel, routeKey, satisfies, type NormRoute } from './route.js';
 
 export interface ReconcilerOptions {
@@ -72,6 +73,12 @@ const MAX_INFLIGHT = 2;
 /** A batch goes to the socket in chunks of 1024, 2048, ... up to 8192 routes (the handle's slice). */
 const FIRST_CHUNK = 1024;
 const MAX_CHUNK = 8192;
+/**
+ * Routes per incremental batch at most; more dirty keys wait for the next batch. With MAX_INFLIGHT
+ * batches that is ~0.5 s of kernel work queued (enough to keep it busy), while the encoded requests
+ * held until their acks stay a few MB: one batch of a whole 500k table held ~50 MB.
+ */
+const MAX_BATCH = 4 * MAX_CHUNK;
 
 export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   private readonly log = logger('routes.reconciler');
@@ -87,7 +94,7 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   private readonly sourceNames = new Set<string>();
   private links = new Map<string, number>();
   /** applyChanges / applyPrefixes batches, taken into the table a slice per event-loop turn. */
-  private readonly ingest = new IngestQueue<DeltaBatch | PrefixBatch>((b, from, to) => ('prefixes' in b ? this.takePrefixSlice(b, from, to) : this.takeSlice(b, from, to)));
+  private readonly ingest = new IngestQueue<DeltaBatch | PrefixBatch>((b, from, to) => ('prefixes' in b ? this.takePrefixSlice(b, from, to) : this.takeSlice(b, from, to)), INGEST_SLICE, FIRST_CHUNK);
   private gen = 0;
   private pending: SyncKind | undefined;
   private running: Promise<void> | undefined;
@@ -176,13 +183,13 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     const old = this.wholeSets.get(source);
     if (old) {
       for (const k of old) {
-        const e = t.entries.get(k);
-        if (e && !next.has(k)) this.unclaim(e, source);
+        const e = t.find(k);
+        if (e !== undefined && !next.has(k)) this.unclaim(e, source);
       }
     } else if (this.sourceNames.has(source)) {
-      for (const e of t.entries.values()) if (!next.has(e.key)) this.unclaim(e, source);
+      for (const e of t.refs()) if (!next.has(t.keyOf(e))) this.unclaim(e, source);
     }
-    for (const [k, n] of next) t.claim(t.entry(k), source, n, raws.get(k));
+    for (const [k, n] of next) t.claim(t.objEntry(k), source, n, raws.get(k));
     this.wholeSets.set(source, new Set(next.keys()));
     this.sourceNames.add(source);
     return this.kick();
@@ -193,11 +200,11 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     const keys = this.wholeSets.get(source);
     if (keys) {
       for (const k of keys) {
-        const e = this.table.entries.get(k);
-        if (e) this.unclaim(e, source);
+        const e = this.table.find(k);
+        if (e !== undefined) this.unclaim(e, source);
       }
     } else if (this.sourceNames.has(source)) {
-      for (const e of this.table.entries.values()) this.unclaim(e, source);
+      for (const e of this.table.refs()) this.unclaim(e, source);
     }
     this.wholeSets.delete(source);
     this.sourceNames.delete(source);
@@ -222,25 +229,44 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
    */
   applyPrefixes(source: string, delta: PrefixDelta): Promise<void> {
     this.sourceNames.add(source);
-    return this.ingest.push({ source, upserts: delta.upserts, removals: delta.removals, prefixes: new PrefixNormalizer(delta, this.resolveDev) });
+    const prefixes = new PrefixNormalizer(delta, this.resolveDev);
+    return this.ingest.push({ source, upserts: { length: prefixes.count }, removals: delta.removals, removals4: delta.removals4, prefixes });
   }
 
-  private takePrefixSlice({ source, upserts, removals, prefixes }: PrefixBatch, from: number, to: number): Promise<void> {
+  private takePrefixSlice({ source, removals, removals4, prefixes }: PrefixBatch, from: number, to: number): Promise<void> {
     const t = this.table;
     const keys = this.wholeSets.get(source);
     if (from === 0) {
+      // A table load: the slot columns grow once to their size instead of doubling through it.
+      if (prefixes.count > 4096) t.slots.reserve(prefixes.count);
+      if (removals4) {
+        for (let i = 0; i < removals4.length; i++) {
+          const e = t.find4(removals4[i]!);
+          if (e !== undefined) this.unclaim(e, source);
+          keys?.delete(formatV4Num(removals4[i]!));
+        }
+      }
       for (const k of removals) {
         // A canonical main-table destination is its own key (route.ts routeKey).
-        const e = t.entries.get(k);
-        if (e) this.unclaim(e, source);
+        const e = t.find(k);
+        if (e !== undefined) this.unclaim(e, source);
         keys?.delete(k);
       }
     }
+    // Plain routes go to the compact store (prefix-table.ts); ones naming a device stay objects.
+    const n4 = prefixes.n4;
     for (let i = from; i < to; i++) {
-      const n = prefixes.route(i);
-      t.claim(t.entry(n.key), source, n, prefixes.raw(i));
-      keys?.add(n.key);
+      if (prefixes.named(i)) {
+        const n = prefixes.route(i);
+        t.claim(t.objEntry(n.key), source, n, prefixes.raw(i));
+      } else if (i < n4) {
+        t.claimPrefix4(prefixes.num(i), source, prefixes.template(i, t.templates));
+      } else {
+        t.claimPrefix(prefixes.dst(i), source, prefixes.template(i, t.templates));
+      }
+      keys?.add(prefixes.dst(i));
     }
+    if (to === prefixes.count) prefixes.release();
     return this.kick();
   }
 
@@ -250,21 +276,21 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     if (from === 0) {
       for (const r of removals) {
         const k = keyOf(r);
-        const e = t.entries.get(k);
-        if (e) this.unclaim(e, source);
+        const e = t.find(k);
+        if (e !== undefined) this.unclaim(e, source);
         keys?.delete(k);
       }
     }
     for (let i = from; i < to; i++) {
       const r = upserts[i]!;
       const n = normalize(r, this.resolveDev);
-      t.claim(t.entry(n.key), source, n, namesDevice(r) ? r : undefined);
+      t.claim(t.objEntry(n.key), source, n, namesDevice(r) ? r : undefined);
       keys?.add(n.key);
     }
     return this.kick();
   }
 
-  private unclaim(e: Entry, source: string): void {
+  private unclaim(e: Ref, source: string): void {
     this.table.unclaim(e, source);
     this.table.dropIfEmpty(e);
   }
@@ -423,29 +449,28 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     }
   }
 
-  /** The op that takes `e` from what the kernel has to what is wanted, or undefined. */
-  /** The kernel ops that bring `entries` to their desired state; entries left with nothing are dropped. */
-  private opsFor(entries: Iterable<Entry>): [RouteOp[], Entry[]] {
-    const ops: RouteOp[] = [];
-    const opEntries: Entry[] = [];
+  /**
+   * The kernel ops that bring `entries` to their desired state; entries left with nothing are dropped.
+   * Columnar: the entry, what is sent (an Entry's route object, a slot's template id), delete or not.
+   * The route objects a slot's op needs are built per chunk in send(), so none outlives its encoding.
+   */
+  private opsFor(entries: Iterable<Ref>, slots?: Int32Array, count = 0): Ops {
+    const t = this.table;
+    const ops = new Ops(count + (slots?.length ?? 0));
     for (const e of entries) {
-      const op = this.opFor(e);
-      if (op) {
-        ops.push(op);
-        opEntries.push(e);
-      } else {
-        this.table.dropIfEmpty(e);
+      const op = t.opOf(e);
+      if (op === 0) t.dropIfEmpty(e);
+      else ops.push(e, t.sending(e, op === 2), op === 2);
+    }
+    if (slots) {
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i]!;
+        const op = t.opOf(s);
+        if (op === 0) t.dropIfEmpty(s);
+        else ops.push(s, t.sending(s, op === 2), op === 2);
       }
     }
-    return [ops, opEntries];
-  }
-
-  private opFor(e: Entry): RouteOp | undefined {
-    const want = e.want;
-    const have = e.have;
-    if (want) return !have || !satisfies(want, have) ? { op: 'replace', route: want } : undefined;
-    if (have && (this.table.converged || e.flags & EntryFlag.Withdrawn)) return { op: 'delete', route: have };
-    return undefined;
+    return ops;
   }
 
   /** Sends the dirty keys' ops without waiting for the kernel; `waiters` resolve on its ack. */
@@ -455,20 +480,24 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     const t0 = performance.now();
     const t = this.table;
     // Device names are resolved against a fresh link list whenever a changed route uses one.
-    if (t.devEntries.size && t.dirty.some((e) => t.devEntries.has(e))) await this.refreshLinks();
-    const [ops, opEntries] = this.opsFor(t.takeDirty());
+    if (t.dirtyNamesDevice()) await this.refreshLinks();
+    const taken = t.takeDirty(MAX_BATCH);
+    const ops = this.opsFor(taken.entries, taken.slots, taken.entries.length);
+    if (t.dirtyCount) {
+      // More than one batch is dirty: the callers waiting resolve with the batch that takes the rest.
+      this.waiters.unshift(...waiters);
+      waiters = [];
+      this.request(SyncKind.Incremental);
+    }
     syncsTotal.inc({ kind: SyncKind.Incremental });
-    if (!ops.length) {
+    if (!ops.n) {
       this.finish(SyncKind.Incremental, t0, 0, 0, 0);
       return settle(waiters);
     }
-    const batch = this.send(handle, SyncKind.Incremental, ops, opEntries).then(
+    const batch = this.send(handle, SyncKind.Incremental, ops).then(
       ([replaced, deleted, failed]) => this.finish(SyncKind.Incremental, t0, replaced, deleted, failed),
-      (err: unknown) => {
-        // The whole batch is in doubt: retry its keys.
-        for (const e of opEntries) t.markDirty(e);
-        this.failed(err);
-      },
+      // The whole batch is in doubt: its keys were marked for a retry (send).
+      (err: unknown) => this.failed(err),
     );
     const done = batch.then(() => {
       this.inflight.splice(this.inflight.indexOf(done), 1);
@@ -485,81 +514,109 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     syncsTotal.inc({ kind });
     this.ingest.flush(); // periodic/election passes too: no half-taken batch is diffed
     await this.refreshLinks();
-    const dumped = await handle.dumpRoutes({ protocol: this.protocol });
     const t = this.table;
     const gen = ++this.gen;
-    for (const k of dumped) {
-      const e = t.entry(routeKey(k.family, k.table, k.dst, k.metric));
-      e.seen = gen;
-      const want = e.want;
-      // A matching kernel route shares the desired object: no copy per route.
-      t.setHave(e, want && kernelSatisfies(want, k) ? want : normalizeKernel(k));
+    // Each kernel route is looked at as it is decoded (no array of the whole dump).
+    try {
+      await handle.forEachRoute({ protocol: this.protocol }, (k) => {
+        const e = t.entry(routeKey(k.family, k.table, k.dst, k.metric));
+        t.setSeen(e, gen);
+        if (typeof e === 'number') return t.haveKernel(e, k);
+        const want = e.want;
+        // A matching kernel route shares the desired object: no copy per route.
+        t.setHave(e, want && kernelSatisfies(want, k) ? want : normalizeKernel(k));
+      });
+    } catch (err) {
+      for (const e of t.refs()) t.takeSeen(e, gen); // a slot's Seen mark must not outlive this pass
+      throw err;
     }
     t.takeDirty(); // every key is looked at below
-    for (const e of t.entries.values()) if (e.seen !== gen) t.setHave(e, undefined);
-    const [ops, opEntries] = this.opsFor(t.entries.values());
+    const all = t.refs();
+    for (const e of all) if (!t.takeSeen(e, gen)) t.setHave(e, undefined);
+    const ops = this.opsFor(all, undefined, all.length);
     let counts: [number, number, number] = [0, 0, 0];
-    if (ops.length) counts = await this.send(handle, kind, ops, opEntries);
+    if (ops.n) counts = await this.send(handle, kind, ops);
     this.finish(kind, t0, ...counts);
   }
 
   /**
    * Hands `ops` to the socket in chunks growing from FIRST_CHUNK: the kernel starts on the first
    * routes of a large batch while the rest is still being encoded, instead of after all of it.
-   * Resolves with [replaced, deleted, failed] once the kernel acked every chunk.
+   * Resolves with [replaced, deleted, failed] once the kernel acked every chunk. A chunk that fails
+   * as a whole marks its keys for a retry and rejects.
    */
-  private async send(handle: NetlinkHandle, kind: SyncKind, ops: RouteOp[], opEntries: Entry[]): Promise<[number, number, number]> {
+  private async send(handle: NetlinkHandle, kind: SyncKind, ops: Ops): Promise<[number, number, number]> {
+    const t = this.table;
     const parts: Array<Promise<[number, number, number]>> = [];
-    for (let i = 0, size = FIRST_CHUNK; i < ops.length; i += size, size = Math.min(size * 2, MAX_CHUNK)) {
-      const o = i === 0 && ops.length <= size ? ops : ops.slice(i, i + size);
-      const e = o === ops ? opEntries : opEntries.slice(i, i + size);
-      parts.push(handle.applyRoutes(o, { missingOk: true }).then((res) => this.applied(kind, o, e, res)));
+    const n = ops.n;
+    for (let i = 0, size = FIRST_CHUNK; i < n; i += size, size = Math.min(size * 2, MAX_CHUNK)) {
+      const from = i;
+      const to = Math.min(n, i + size);
+      let res: Promise<BatchResult>;
+      try {
+        // Encoded straight from the table: a slot's route is its template at its prefix, no object.
+        res = handle.applyEncoded(to - from, (w, j, seq) => t.encodeOp(w, ops.refAt(from + j), ops.sentAt(from + j), ops.del[from + j] === 1, seq), { missingOk: true });
+      } catch (err) {
+        res = Promise.reject(err);
+      }
+      parts.push(
+        res.then(
+          (r) => this.applied(kind, ops, from, to, r),
+          (err: unknown) => {
+            for (let j = from; j < to; j++) {
+              t.markDirty(t.acked(ops.refAt(j)));
+              t.doneSent(ops.sentAt(j));
+            }
+            throw err;
+          },
+        ),
+      );
       // Let the chunk's request reach the thread pool (a microtask in the handle) before encoding more.
       await Promise.resolve();
     }
     const out: [number, number, number] = [0, 0, 0];
-    for (const [r, d, f] of await Promise.all(parts)) {
-      out[0] += r;
+    const results = await Promise.allSettled(parts);
+    for (const r of results) {
+      if (r.status === 'rejected') throw r.reason;
+      const [a, d, f] = r.value;
+      out[0] += a;
       out[1] += d;
       out[2] += f;
     }
     return out;
   }
 
-  /** Records a batch's outcome per entry; returns [replaced, deleted, failed]. */
-  private applied(kind: SyncKind, ops: RouteOp[], opEntries: Entry[], res: BatchResult): [number, number, number] {
+  /** Records the outcome of ops [from, to) (one chunk) per entry; returns [replaced, deleted, failed]. */
+  private applied(kind: SyncKind, ops: Ops, from: number, to: number, res: BatchResult): [number, number, number] {
     const t = this.table;
     for (const f of res.failures.slice(0, 5)) {
-      this.log.warn({ route: ops[f.index]?.route.dst, op: ops[f.index]?.op, errno: f.errnoName, reason: f.message }, 'route operation failed');
+      const i = from + f.index;
+      this.log.warn({ route: i < to ? t.keyOf(ops.refAt(i)) : undefined, op: ops.del[i] ? 'delete' : 'replace', errno: f.errnoName, reason: f.message }, 'route operation failed');
     }
     let fi = 0; // failures are sorted by index
     let replaced = 0;
     let deleted = 0;
-    for (let i = 0; i < ops.length; i++) {
-      const o = ops[i] as RouteOp;
-      const e = opEntries[i] as Entry;
-      if (res.failures[fi]?.index === i) {
-        while (res.failures[fi]?.index === i) fi++;
-        netlinkErrors.inc({ op: o.op });
+    for (let i = from; i < to; i++) {
+      const e = t.acked(ops.refAt(i));
+      const sent = ops.sentAt(i);
+      const del = ops.del[i] === 1;
+      if (res.failures[fi]?.index === i - from) {
+        while (res.failures[fi]?.index === i - from) fi++;
+        netlinkErrors.inc({ op: del ? 'delete' : 'replace' });
         t.markDirty(e);
-        continue;
-      }
-      if (o.op === 'delete') {
-        deleted++;
-        t.setHave(e, undefined);
       } else {
-        replaced++;
-        t.setHave(e, o.route as NormRoute);
+        if (del) deleted++;
+        else replaced++;
+        // Changed again while this batch was in flight: the next pass sends the newer state.
+        t.settle(e, sent, del);
       }
-      // Changed again while this batch was in flight: the next pass sends the newer state.
-      if (e.want !== (o.op === 'delete' ? undefined : o.route)) t.markDirty(e);
-      else t.dropIfEmpty(e);
+      t.doneSent(sent);
     }
     const failed = res.failures.length;
-    if (kind === SyncKind.Repair) driftRepairs.inc(ops.length - failed);
+    if (kind === SyncKind.Repair) driftRepairs.inc(to - from - failed);
     if (failed) this.scheduleRetry();
     else this.retryDelay = this.opts.retryMs;
-    if (t.dirty.length && !failed) this.request(SyncKind.Incremental);
+    if (t.dirtyCount && !failed) this.request(SyncKind.Incremental);
     return [replaced, deleted, failed];
   }
 
@@ -585,28 +642,73 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
     const n = normalizeKernel(ev.route);
     const t = this.table;
     const ours = ev.route.protocol === this.protocol;
-    let e = t.entries.get(n.key);
-    const want = e?.want;
+    let e = t.find(n.key);
+    const want = e === undefined ? undefined : t.wantOf(e);
     let drift = false;
     if (ev.action === 'del') {
-      if (!ours || !e) return;
-      const have = e.have;
+      if (!ours || e === undefined) return;
+      const have = t.haveOf(e);
       if (have && (sameNorm(have, n) || (want && satisfies(want, n)))) t.setHave(e, undefined);
       drift = want !== undefined;
       if (!drift) t.dropIfEmpty(e);
-    } else if (want && e) {
-      if (ours && satisfies(want, n)) t.setHave(e, n);
-      else drift = true;
+    } else if (want && e !== undefined) {
+      if (ours && satisfies(want, n)) {
+        // A slot's kernel view is the wanted template when it matches (no copy of the route).
+        if (typeof e === 'number') t.setHaveT(e, t.slots.want[e]!);
+        else t.setHave(e, n);
+      } else drift = true;
     } else if (ours) {
       e ??= t.entry(n.key);
       t.setHave(e, n);
       // Someone added a route with our protocol that we do not want: remove it (after convergence).
-      drift = t.converged || (e.flags & EntryFlag.Withdrawn) !== 0;
+      drift = t.converged || (t.flagsOf(e) & EntryFlag.Withdrawn) !== 0;
     }
-    if (!drift || !e) return;
+    if (!drift || e === undefined) return;
     t.markDirty(e);
     this.emit('drift', ev);
     this.scheduleRepair();
+  }
+}
+
+/**
+ * A pass's kernel ops, columnar (see opsFor): per op the entry (a slot number, or -1 - k for the k-th
+ * Entry), what is sent (a slot's template id; an Entry's route object in objSent[k]), delete or not.
+ */
+class Ops {
+  n = 0;
+  readonly ref: Int32Array;
+  readonly sent: Int32Array;
+  readonly del: Uint8Array;
+  private readonly objs: Entry[] = [];
+  private readonly objSent: NormRoute[] = [];
+
+  constructor(capacity: number) {
+    this.ref = new Int32Array(capacity);
+    this.sent = new Int32Array(capacity);
+    this.del = new Uint8Array(capacity);
+  }
+
+  push(r: Ref, sent: Sent, del: boolean): void {
+    const i = this.n++;
+    if (typeof r === 'number') {
+      this.ref[i] = r;
+      this.sent[i] = sent as number;
+    } else {
+      this.ref[i] = -1 - this.objs.length;
+      this.objs.push(r);
+      this.objSent.push(sent as NormRoute);
+    }
+    this.del[i] = del ? 1 : 0;
+  }
+
+  refAt(i: number): Ref {
+    const r = this.ref[i]!;
+    return r >= 0 ? r : this.objs[-1 - r]!;
+  }
+
+  sentAt(i: number): Sent {
+    const r = this.ref[i]!;
+    return r >= 0 ? this.sent[i]! : this.objSent[-1 - r]!;
   }
 }
 

@@ -13,7 +13,7 @@ import type { Server } from 'node:http';
 import { logger } from '../lib/log.js';
 import { enableDefaultMetrics } from '../lib/metrics.js';
 import { Ipam, openDatastore, putPool, listPools, readSnapshot, showIpam, checkIpam, type Datastore, type Json, type Lease } from '../ipam/index.js';
-import { startCniServer, attachmentHandle, IprouteDataplane, type CniServer, type Attachment } from '../cni/server/index.js';
+import { startCniServer, attachmentHandle, AddStep, IprouteDataplane, type CniServer, type Attachment, type TestHooks } from '../cni/server/index.js';
 import { ipamPort } from '../cni/server/ipam-adapter.js';
 import { FibReconciler, LockFileElector, netlink, UPLINK_RT_PROTO, type LeaderElector, type Route } from '../routes/index.js';
 import { DatastoreLeaseElector } from '../routes/leader-datastore.js';
@@ -24,9 +24,9 @@ import { explain } from './explain.js';
 import { ExplainAsker, ExplainResponder } from './explain-broker.js';
 import type { AgentConfig } from './config.js';
 import { BgpBridge } from './bgp-bridge.js';
-import { ClusterGc, registerNode, NODES_PREFIX } from './cluster-gc.js';
+import { ClusterGc, registerNode, NODES_PREFIX, type NodeRecord } from './cluster-gc.js';
 import { updatePoolGauges } from './pool-metrics.js';
-import { DatastorePeerSource, bgpWithDatastorePeers, type BgpPeerResource } from './peers/index.js';
+import { DatastorePeerSource, TOR_RECORDS, bgpWithDatastorePeers, type BgpPeerResource, type TorResource } from './peers/index.js';
 // The informers (and @kubernetes/client-node behind them, ~70 MiB RSS) load only in kubernetes mode.
 import type { NodeInformer, PodInformer } from './kube/index.js';
 import { applyNodeIdentity, type NodeIdentity } from './kube/node-identity.js';
@@ -67,6 +67,9 @@ export class Agent {
   private explainResponder: ExplainResponder | undefined;
   private peerSource: DatastorePeerSource | undefined;
   private peerResources: BgpPeerResource[] = [];
+  private torSource: DatastorePeerSource | undefined;
+  private torRecords: TorResource[] = [];
+  private recordLabels: Record<string, string> = {};
   private nodes: NodeInformer | undefined;
   private pods: PodInformer | undefined;
   private podGcTimer: NodeJS.Timeout | undefined;
@@ -94,6 +97,9 @@ export class Agent {
     this.ipam = new Ipam(this.store, { node: this.cfg.nodeName, nodeLabels: this.cfg.nodeLabels });
     await this.ipam.start();
     await registerNode(this.store, this.cfg.nodeName, this.cfg.nodeLabels);
+    // The node record may carry labels the config does not (it is created once, by the first start):
+    // its rack/zone place the node when neither the config nor the Node object does.
+    this.recordLabels = (await this.store.get<NodeRecord>(`${NODES_PREFIX}${this.cfg.nodeName}`))?.value.labels ?? {};
     this.gc = new ClusterGc(this.store, this.ipam, this.cfg.nodeName, this.journal);
     this.gc.start();
 
@@ -127,6 +133,15 @@ export class Agent {
       return this.bgp?.reconfigure(this.effective());
     });
     await this.peerSource.start();
+    // ToR records (`tors/`, written from the topology model) give the node its rack's ToRs as peers
+    // (peers/tor.ts). Without BGP there is nothing to give them to (enabling BGP needs a restart).
+    if (this.cfg.bgp) {
+      this.torSource = new DatastorePeerSource(this.store, (r) => {
+        this.torRecords = r;
+        return this.bgp?.reconfigure(this.effective());
+      }, { kind: TOR_RECORDS });
+      await this.torSource.start();
+    }
 
     if (this.cfg.bgp) {
       const restarting = this.reconciler ? await keptForwardingState(this.cfg.netns) : false;
@@ -151,6 +166,8 @@ export class Agent {
         nodeName: this.cfg.nodeName,
         stateDir: join(this.cfg.stateDir, 'attachments'),
         sweepIntervalMs: this.cfg.cni.sweepIntervalSeconds * 1000,
+        shutdownGraceMs: (this.cfg.cni.shutdownGraceSeconds ?? 10) * 1000,
+        ...stallHook(),
         // Host side in the node's namespace (config `netns`): iproute2 under nsenter, since the
         // netlink dataplane works in this process's own namespace.
         ...(this.cfg.netns ? { dataplane: new IprouteDataplane({ netns: this.cfg.netns }) } : {}),
@@ -179,10 +196,13 @@ export class Agent {
    * Graceful stop: routes stay in the kernel and peers keep ours (graceful restart), the CNI server
    * finishes or rolls back ADDs in flight before it closes.
    */
-  /** The config as running: file, plus the Node's ASN/router-ID annotations and labels, plus BGPPeers. */
+  /**
+   * The config as running: file, plus the Node's ASN/router-ID annotations and labels, plus BGPPeers,
+   * plus the sessions to the ToRs of the node's rack (ToR records); the file wins, then BGPPeer.
+   */
   private effective(cfg = this.cfg): AgentConfig {
     const { bgp, nodeLabels } = applyNodeIdentity(cfg.bgp, cfg.nodeLabels, this.nodeId);
-    return { ...cfg, nodeLabels, bgp: bgp && bgpWithDatastorePeers(bgp, this.peerResources, cfg.nodeName, nodeLabels) };
+    return { ...cfg, nodeLabels, bgp: bgp && bgpWithDatastorePeers(bgp, this.peerResources, cfg.nodeName, nodeLabels, this.torRecords, this.recordLabels) };
   }
 
   /** Node and Pod informers: identity from the Node object, Node deletion = removal, pod-list GC. */
@@ -238,6 +258,7 @@ export class Agent {
     this.abort.abort();
     if (this.podGcTimer) clearInterval(this.podGcTimer);
     await this.peerSource?.stop();
+    await this.torSource?.stop();
     await this.nodes?.stop();
     await this.pods?.stop();
     if (this.statusTimer) clearInterval(this.statusTimer);
@@ -261,7 +282,11 @@ export class Agent {
     if (JSON.stringify(next.bgp) !== JSON.stringify(this.cfg.bgp)) {
       if (this.bgp && next.bgp) await this.bgp.reconfigure(this.effective(next));
       changed.push('bgp');
+    } else if (JSON.stringify(next.nodeLabels) !== JSON.stringify(this.cfg.nodeLabels)) {
+      // The labels choose BGPPeer resources and the rack's ToRs: the peers may change with them.
+      if (this.bgp && next.bgp) await this.bgp.reconfigure(this.effective(next));
     }
+    if (JSON.stringify(next.nodeLabels) !== JSON.stringify(this.cfg.nodeLabels)) changed.push('nodeLabels (peers re-selected; IP pool selection needs a restart)');
     for (const k of ['netns', 'datastore', 'cni', 'routes', 'control', 'metrics', 'kubernetes'] as const) {
       if (JSON.stringify(next[k]) !== JSON.stringify(this.cfg[k])) changed.push(`${k} (needs a restart)`);
     }
@@ -444,4 +469,21 @@ async function keptForwardingState(netns?: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * TEST HOOK, the only one uplinkd honours: UPLINK_TEST_STALL_BEFORE=<ADD step>:<ms> makes every CNI ADD
+ * wait that long before that step (cni/server/handlers.ts TestHooks.stallBefore), so a test can send
+ * SIGTERM while an ADD cannot finish within the shutdown grace and see it rolled back
+ * (test/e2e/agents.test.ts). Unset in production; a malformed value is an error at start.
+ */
+function stallHook(): { testHooks?: TestHooks } {
+  const v = process.env.UPLINK_TEST_STALL_BEFORE;
+  if (!v) return {};
+  const [step, ms] = v.split(':');
+  if (!(Object.values(AddStep) as string[]).includes(step ?? '') || !/^\d+$/.test(ms ?? '')) {
+    throw new Error(`UPLINK_TEST_STALL_BEFORE=${v}: expected <step>:<ms>, step one of ${Object.values(AddStep).join(', ')}`);
+  }
+  log.warn({ step, ms: Number(ms) }, 'TEST HOOK UPLINK_TEST_STALL_BEFORE is set: every CNI ADD stalls before this step');
+  return { testHooks: { stallBefore: { step: step as AddStep, ms: Number(ms) } } };
 }

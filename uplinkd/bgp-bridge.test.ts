@@ -6,6 +6,8 @@ import { useFibNs } from '../test/harness/fib-ns.js';
 import { fibChanges, type FibBatch, type FibChange, type NextHop } from '../bgpd/rib/rib.js';
 import { formatKey, parsePrefix, v4Key, v6Key } from '../bgpd/rib/prefix.js';
 import { canonicalPrefix } from '../routes/netlink/addr.js';
+import { formatV4Num } from '../routes/prefix-table.js';
+import { prefixDeltaDsts } from '../routes/prefix-batch.js';
 import { ribDelta, ribPrefixDelta } from './bgp-bridge.js';
 
 /** A columnar batch as the RIB's decision pass builds it: IPv4 keys first, then IPv6; -1 = removal. */
@@ -24,7 +26,8 @@ function batchOf(changes: readonly [string, readonly NextHop[] | null][]): FibBa
 
 /** A PrefixDelta back as Route objects, to compare with ribDelta's. */
 function routesOf(d: ReturnType<typeof ribPrefixDelta>): ReturnType<typeof ribDelta> {
-  return { upserts: d.upserts.map((dst, i) => ({ dst, nexthops: d.hopSets[d.hops[i]!]! })), removals: d.removals.map((dst) => ({ dst })) };
+  const removals = [...(d.removals4 ?? [])].map(formatV4Num).concat(d.removals);
+  return { upserts: prefixDeltaDsts(d).map((dst, i) => ({ dst, nexthops: d.hopSets[d.hops[i]!]! })), removals: removals.map((dst) => ({ dst })) };
 }
 
 it('maps each change to an upsert or a removal, RFC 8950 and link-local next hops included', () => {
@@ -62,8 +65,10 @@ it('the columnar delta carries the same routes as ribDelta, next hops mapped onc
   const d = ribPrefixDelta(b);
   expect(routesOf(d)).toEqual(ribDelta(fibChanges(b)));
   expect(d.hopSets).toHaveLength(4); // two, ll, v6hop as IPv4 (via), v6hop as IPv6 (gateway)
-  expect(d.upserts).toEqual(['10.1.0.0/24', '10.2.0.0/24', '10.4.0.0/24', '10.5.0.0/24', 'fd00:1::/64']);
-  expect(d.removals).toEqual(['10.3.0.0/24', 'fd00:2::/64']);
+  // IPv4 destinations go as the RIB's numeric keys, IPv6 ones as text.
+  expect(prefixDeltaDsts(d)).toEqual(['10.1.0.0/24', '10.2.0.0/24', '10.4.0.0/24', '10.5.0.0/24', 'fd00:1::/64']);
+  expect([...(d.removals4 ?? [])].map(formatV4Num)).toEqual(['10.3.0.0/24']);
+  expect(d.removals).toEqual(['fd00:2::/64']);
 });
 
 it('prefix texts are canonical, as the reconciler takes them for its route keys (PrefixDelta contract)', () => {
@@ -72,6 +77,8 @@ it('prefix texts are canonical, as the reconciler takes them for its route keys 
       const masked = len === 0 ? 0 : (a >>> (32 - len)) * 2 ** (32 - len);
       const text = formatKey(v4Key(masked, len));
       expect(canonicalPrefix(text)).toBe(text);
+      // The reconciler's text of a numeric key (prefix-table.ts) is the same.
+      expect(formatV4Num(v4Key(masked, len))).toBe(text);
     }),
     { numRuns: 2000 },
   );

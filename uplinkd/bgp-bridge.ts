@@ -103,34 +103,47 @@ export function ribDelta(changes: readonly FibChange[]): { upserts: Route[]; rem
 
 /**
  * A columnar Loc-RIB batch (rib.ts FibBatch) as a columnar FIB delta (FibReconciler.applyPrefixes),
- * with the same mapping as ribDelta. Per prefix only its text is made (the kernel message and the
- * reconciler's key need it, and the reconciler keeps it); next hops are mapped once per set and family.
- * Called during the RIB's listener call: everything is copied out of the batch.
+ * with the same mapping as ribDelta. IPv4 prefixes go as the RIB's numeric keys (no text per prefix:
+ * the reconciler keys its table by them too), IPv6 as text; next hops are mapped once per set and
+ * family. Called during the RIB's listener call: everything is copied out of the batch.
  */
 export function ribPrefixDelta(b: FibBatch): PrefixDelta {
+  // The batch holds its IPv4 changes first (i < n4), so the delta's numeric upserts come first too.
+  let up4 = 0;
+  let rm4 = 0;
+  for (let i = 0; i < b.n4; i++) {
+    if (b.hops[i]! < 0) rm4++;
+    else up4++;
+  }
+  const v4 = new Float64Array(up4);
+  const removals4 = new Float64Array(rm4);
   const upserts: string[] = [];
   const removals: string[] = [];
-  const hops = new Int32Array(b.size);
+  const hops = new Int32Array(b.size - rm4);
   const hopSets: Hops[] = [];
   // Index 2 * the batch's set + (IPv6 ? 1 : 0) -> index in hopSets; -1 = not mapped yet.
   const mapped = new Int32Array(b.hopSets.length * 2).fill(-1);
+  let nu = 0;
+  let nr = 0;
   for (let i = 0; i < b.size; i++) {
-    const key = fibBatchKey(b, i);
     const h = b.hops[i]!;
+    const v6 = i < b.n4 ? 0 : 1;
     if (h < 0) {
-      removals.push(formatKey(key));
+      if (v6) removals.push(formatKey(fibBatchKey(b, i)));
+      else removals4[nr++] = b.v4[i]!;
       continue;
     }
-    const v6 = i < b.n4 ? 0 : 1;
     let m = mapped[h * 2 + v6]!;
     if (m < 0) {
       m = mapped[h * 2 + v6] = hopSets.length;
       hopSets.push(hopsOf(v6 ? 'ipv6' : 'ipv4', b.hopSets[h]!));
     }
-    hops[upserts.length] = m;
-    upserts.push(formatKey(key));
+    hops[nu] = m;
+    if (v6) upserts.push(formatKey(fibBatchKey(b, i)));
+    else v4[nu] = b.v4[i]!;
+    nu++;
   }
-  return { upserts, hops: hops.subarray(0, upserts.length), hopSets, removals };
+  return { v4, upserts, hops, hopSets, removals4, removals };
 }
 
 export function bgpConfigOf(cfg: AgentConfig): BgpConfig {

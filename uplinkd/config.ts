@@ -30,7 +30,12 @@ export interface AgentConfig {
   datastore: DatastoreConfig;
   /** Pools to create when absent (the lab and single-host installs; clusters manage them with CRDs). */
   pools: IpPool[];
-  cni: { enabled: boolean; socket: string; sweepIntervalSeconds: number };
+  /**
+   * shutdownGraceSeconds: on SIGTERM, how long CNI ADDs in flight may take to finish before they are
+   * rolled back (their callers get CNI error 11). Optional so hand-built configs need not know it
+   * (absent = 10); keep it below the pod's terminationGracePeriodSeconds.
+   */
+  cni: { enabled: boolean; socket: string; sweepIntervalSeconds: number; shutdownGraceSeconds?: number };
   routes: { enabled: boolean; table: number; resyncIntervalSeconds: number; staleTimeoutSeconds: number; lockFile: string };
   /** statusIntervalSeconds: how often the agent publishes its status record (TTL = 3x). */
   control: { socket: string; statusIntervalSeconds: number };
@@ -84,7 +89,7 @@ export function parseAgentConfig(doc: unknown): AgentConfig {
   for (const [k, v] of Object.entries(labels)) nodeLabels[k] = str(v, `nodeLabels.${k}`);
 
   const cniO = optObj(root, 'cni', 'cni');
-  noExtraKeys(cniO, 'cni', ['enabled', 'socket', 'sweepIntervalSeconds']);
+  noExtraKeys(cniO, 'cni', ['enabled', 'socket', 'sweepIntervalSeconds', 'shutdownGraceSeconds']);
   const routesO = optObj(root, 'routes', 'routes');
   noExtraKeys(routesO, 'routes', ['enabled', 'table', 'resyncIntervalSeconds', 'staleTimeoutSeconds', 'lockFile']);
   const controlO = optObj(root, 'control', 'control');
@@ -120,6 +125,7 @@ export function parseAgentConfig(doc: unknown): AgentConfig {
       enabled: bool(cniO.enabled, 'cni.enabled', true),
       socket: optStr(cniO.socket, 'cni.socket', '/run/uplink/cni.sock'),
       sweepIntervalSeconds: optInt(cniO.sweepIntervalSeconds, 'cni.sweepIntervalSeconds', 0, 86_400, 60),
+      shutdownGraceSeconds: optInt(cniO.shutdownGraceSeconds, 'cni.shutdownGraceSeconds', 0, 600, 10),
     },
     routes: {
       enabled: bool(routesO.enabled, 'routes.enabled', true),

@@ -210,6 +210,29 @@ describe('Fsm with fake timers', () => {
     expect(fsm.snapshot().idleHoldMs).toBe(1_000);
   });
 
+  it('AutomaticStop with a restart interval (max-prefix restart): back after exactly that interval, not doubled', () => {
+    const fsm = new Fsm(host, { idleHoldMs: 1_000, idleHoldMaxMs: 120_000 });
+    driveTo(fsm, State.Established);
+    const connects = (): number => host.log.filter((l) => l === 'connect').length;
+    for (let i = 0; i < 2; i++) {
+      fsm.autoStop({ code: ErrorCode.Cease, subcode: CeaseSubcode.MaximumPrefixesReached, data: new Uint8Array(7) }, 3_000);
+      expect(fsm.state).toBe(State.Idle);
+      expect(host.notifications.at(-1)).toMatchObject({ code: ErrorCode.Cease, subcode: CeaseSubcode.MaximumPrefixesReached });
+      const before = connects();
+      vi.advanceTimersByTime(2_999);
+      expect(connects()).toBe(before);
+      vi.advanceTimersByTime(1);
+      expect(fsm.state).toBe(State.Connect);
+      fsm.fire(Event.TcpConnectionConfirmed);
+      fsm.setPeerHoldTime(90);
+      fsm.fire(Event.BGPOpen);
+      fsm.fire(Event.KeepAliveMsg);
+    }
+    // An ordinary flap afterwards backs off from there.
+    fsm.fire(Event.NotifMsg);
+    expect(fsm.snapshot().idleHoldMs).toBe(6_000);
+  });
+
   it('graceful-restart drop (expectPeerBack): no damping step, restart at once instead of refusing in Idle', () => {
     class GrHost extends RecordingHost {
       fsm: Fsm | null = null;

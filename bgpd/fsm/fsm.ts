@@ -87,6 +87,8 @@ export class Fsm {
   private idleHoldBeforeDamp: number | null = null;
   /** Set by expectPeerBack() while leaving Established: the automatic restart skips the IdleHoldTimer. */
   private restartAtOnce = false;
+  /** Set by autoStop(): the pause before the automatic restart, taken instead of the next damping step. */
+  private restartAfterMs: number | null = null;
   readonly opts: Required<FsmOptions>;
 
   constructor(
@@ -146,7 +148,7 @@ export class Fsm {
    */
   autoStop(n: Notification, restartAfterMs: number | null): void {
     if (restartAfterMs === null) this.adminUp = false;
-    else this.idleHoldMs = Math.max(this.idleHoldMs, restartAfterMs);
+    else this.restartAfterMs = restartAfterMs;
     this.fire(Event.AutomaticStop, n);
   }
 
@@ -301,6 +303,14 @@ export class Fsm {
       case Action.DampPeerOscillations:
         // Exponential backoff: 0 on a clean first start, then idleHoldMs, doubling up to the maximum.
         this.idleHoldBeforeDamp = this.idleHoldMs;
+        // After an AutomaticStop with a restart interval (max-prefix `restart`), that interval is the
+        // IdleHoldTime (§8.1.1): not doubled like an oscillation step, but never below the backoff
+        // already reached.
+        if (this.restartAfterMs !== null) {
+          this.idleHoldMs = Math.max(this.idleHoldMs, this.restartAfterMs);
+          this.restartAfterMs = null;
+          return;
+        }
         this.idleHoldMs = this.idleHoldMs === 0 ? this.opts.idleHoldMs : Math.min(this.idleHoldMs * 2, this.opts.idleHoldMaxMs);
         return;
       case Action.SendOpen:

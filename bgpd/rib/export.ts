@@ -45,7 +45,10 @@ export function exportRoute(ctx: ExportContext, to: RibPeerInfo, src: RibPeerInf
   } else {
     const reflect = src !== null && !src.ebgp;
     const nhSelf = src === null || (to.nextHopSelf && !reflect) || !a.nextHop;
-    const { originatorId: _o, clusterList: _c, ...rest } = a;
+    // RFC 2545 §3: a link-local next hop goes only to a peer sharing a subnet with the global one. A
+    // next hop passed on unchanged was learned on another link (or one we cannot tell): the source's
+    // link-local would be installed on the wrong interface there, so only the global address goes.
+    const { originatorId: _o, clusterList: _c, nextHopLocal: _ll, ...rest } = a;
     out = {
       ...rest,
       nextHop: nhSelf ? self : a.nextHop,

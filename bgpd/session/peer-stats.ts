@@ -13,7 +13,7 @@ export const FLAP_HISTORY = 20;
 export function newCounters(): Counters {
   return {
     messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0, notificationsIn: 0, notificationsOut: 0,
-    keepalivesIn: 0, keepalivesOut: 0, routeRefreshIn: 0, treatAsWithdraw: 0, attributeDiscard: 0,
+    keepalivesIn: 0, keepalivesOut: 0, routeRefreshIn: 0, treatAsWithdraw: 0, attributeDiscard: 0, maxPrefixWarnings: 0,
   };
 }
 

@@ -493,8 +493,10 @@ export class PeerSession implements FsmHost {
 
   private checkMaxPrefix(): void {
     for (const v of checkMaxPrefix(this.cfg, this.deps.rib.counts(this.ribId).received, this.maxPrefixWarned)) {
-      if (v.kind === 'warn') this.deps.log.warn({ peer: this.name, family: v.family, count: v.count, limit: v.limit }, 'max-prefix exceeded (warn only)');
-      else this.fsm.autoStop(v.notification, v.restartAfterMs);
+      if (v.kind === 'warn') {
+        this.counters.maxPrefixWarnings++;
+        this.deps.log.warn({ peer: this.name, family: v.family, count: v.count, limit: v.limit }, 'max-prefix exceeded (warn only)');
+      } else this.fsm.autoStop(v.notification, v.restartAfterMs);
     }
   }
 

@@ -29,6 +29,8 @@ export interface Counters {
   routeRefreshIn: number;
   treatAsWithdraw: number;
   attributeDiscard: number;
+  /** Times a max-prefix limit with action `warn` was exceeded (once per family per session). */
+  maxPrefixWarnings: number;
 }
 
 

@@ -6,6 +6,7 @@ import { startFrr, type FrrPeer } from '../../test/harness/peers/frr.js';
 import { startSpeaker, waitEstablished } from './helpers.js';
 import type { BgpSpeaker } from '../speaker.js';
 import type { FibChange } from '../rib/rib.js';
+import type { Logger } from '../../lib/log.js';
 
 /** Undo steps of the running test, in the order they were taken. */
 export type Cleanup = (() => Promise<void> | void)[];
@@ -27,11 +28,15 @@ export function netns(cleanup: Cleanup, prefix: string): Netns {
   return ns;
 }
 
-/** Two namespaces joined on eth0: us 10.0.0.1/30, them 10.0.0.2/30 (FRR's side in these tests). */
-export function nsPair(cleanup: Cleanup, prefix: string): { us: Netns; them: Netns } {
+/**
+ * Two namespaces joined on eth0: us 10.0.0.1/30, them 10.0.0.2/30 (the peer daemon's side in these
+ * tests); with `ipv6`, also fd00::1/64 and fd00::2/64.
+ */
+export function nsPair(cleanup: Cleanup, prefix: string, opts: { ipv6?: boolean } = {}): { us: Netns; them: Netns } {
   const us = netns(cleanup, prefix);
   const them = netns(cleanup, prefix);
-  link(us, 'eth0', them, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
+  const v6 = (a: string): string[] => (opts.ipv6 ? [a] : []);
+  link(us, 'eth0', them, 'eth0', ['10.0.0.1/30', ...v6('fd00::1/64')], ['10.0.0.2/30', ...v6('fd00::2/64')]);
   return { us, them };
 }
 
@@ -92,17 +97,19 @@ export interface FrrSession {
 
 /**
  * FRR in `them` with `config`, our speaker in `us` with `ours` (a config as uplinkd's `bgp:` key),
- * started and Established with `peer` (and, with `frrSees`, FRR Established with that address too).
+ * started and Established with `peer` (not waited for with `peer: false`; with `frrSees`, FRR
+ * Established with that address too).
  */
 export async function frrSession(
   cleanup: Cleanup,
-  o: { us: Netns; them: Netns; config: string; ours: Record<string, unknown>; peer?: string; frrSees?: string; restarting?: boolean },
+  o: { us: Netns; them: Netns; config: string; ours: Record<string, unknown>; peer?: string | false; frrSees?: string; restarting?: boolean; log?: Logger },
 ): Promise<FrrSession> {
   const frr = await startFrr(o.them, { config: o.config });
   cleanup.push(() => frr.stop({ cleanup: true }));
-  const { speaker, fib } = startSpeaker(o.us, o.ours, o.restarting ? { restarting: true } : {});
+  const { speaker, fib } = startSpeaker(o.us, o.ours, { ...(o.restarting ? { restarting: true } : {}), ...(o.log ? { log: o.log } : {}) });
   cleanup.push(() => speaker.stop());
   await speaker.start();
+  if (o.peer === false) return { frr, speaker, fib };
   await waitEstablished(speaker, o.peer ?? 'frr');
   if (o.frrSees) await frr.waitState(o.frrSees);
   return { frr, speaker, fib };

@@ -4,12 +4,27 @@ import { waitFor } from '../../test/harness/peers/common.js';
 import { parseBgpConfig } from '../config.js';
 import { BgpSpeaker } from '../speaker.js';
 import type { FibChange } from '../rib/rib.js';
-import { logger } from '../../lib/log.js';
+import { pino } from 'pino';
+import { logger, type Logger } from '../../lib/log.js';
 
-export function startSpeaker(ns: Netns, yamlLike: Record<string, unknown>, opts: { restarting?: boolean } = {}): { speaker: BgpSpeaker; fib: Map<string, FibChange> } {
+/** A logger that keeps every record (parsed) in `records`, for tests that assert on what was logged. */
+export function capturingLog(level = 'info'): { log: Logger; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  const log = pino({ level }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) });
+  return { log, records };
+}
+
+export function startSpeaker(
+  ns: Netns,
+  yamlLike: Record<string, unknown>,
+  opts: { restarting?: boolean; log?: Logger } = {},
+): { speaker: BgpSpeaker; fib: Map<string, FibChange> } {
   const cfg = parseBgpConfig({ connectRetry: 2, ...yamlLike });
-  const log = logger('bgpd-test');
-  log.level = process.env.UPLINK_LOG_LEVEL ?? 'warn';
+  let log = opts.log;
+  if (!log) {
+    log = logger('bgpd-test');
+    log.level = process.env.UPLINK_LOG_LEVEL ?? 'warn';
+  }
   const speaker = new BgpSpeaker(cfg, { netns: ns.path, log, ...(opts.restarting ? { restarting: true } : {}) });
   const fib = new Map<string, FibChange>();
   speaker.onRoutes((changes) => {

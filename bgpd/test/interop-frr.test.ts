@@ -1,9 +1,10 @@
 // Interop with a real FRR bgpd in a network namespace: eBGP over IPv4 and IPv6, prefixes exchanged
 // both ways and checked on both sides (FRR's JSON `show` output and our RIB / FIB change stream).
-import { afterEach, describe, expect, it } from 'vitest';
-import { Netns, link, isRoot } from '../../test/harness/netns.js';
+import { describe, expect, it } from 'vitest';
+import { isRoot } from '../../test/harness/netns.js';
 import { startFrr, type FrrPeer } from '../../test/harness/peers/frr.js';
 import { startSpeaker, waitEstablished, waitUntil } from './helpers.js';
+import { cleanupAfterEach, nsPair } from './frr-session.js';
 import type { BgpSpeaker } from '../speaker.js';
 
 const FRR_CONF = `
@@ -28,18 +29,10 @@ router bgp 65001
 `;
 
 describe.skipIf(!isRoot)('interop: FRR eBGP', () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.reverse()) await c();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   it('IPv4 and IPv6 sessions come up and routes flow both ways', async () => {
-    const us = Netns.create('ulb');
-    cleanup.push(() => us.destroy());
-    const them = Netns.create('ulb');
-    cleanup.push(() => them.destroy());
-    link(us, 'eth0', them, 'eth0', ['10.0.0.1/30', 'fd00::1/64'], ['10.0.0.2/30', 'fd00::2/64']);
+    const { us, them } = nsPair(cleanup, 'ulb', { ipv6: true });
     const frr: FrrPeer = await startFrr(them, { config: FRR_CONF });
     cleanup.push(() => frr.stop({ cleanup: true }));
     const { speaker, fib } = startSpeaker(us, {

@@ -103,4 +103,22 @@ describe('Rib: link-local next hops (RFC 2545 §3)', () => {
     expect(hops['10.78.0.0/24']).toEqual([{ address: 'fe80::99', linkLocal: 'eth7' }]);
     expect(hops['2001:db8:7::/48']).toEqual([{ address: '2001:db8::7' }]);
   });
+
+  it('an IPv6 next hop passed on unchanged to an iBGP peer leaves without the source link\'s link-local', () => {
+    const { rib, out } = setup();
+    const up = rib.addPeer(info({ name: 'up', address: 'fd01::2', localNextHop: { ipv6: 'fd01::1', ipv6LinkLocal: 'fe80::1' } }));
+    const ibgp = { remoteAs: 65000, ebgp: false, exportPolicy: acceptAll, localNextHop: { ipv6: 'fd00::1', ipv6LinkLocal: 'fe80::5' } };
+    const ib = rib.addPeer(info({ name: 'ib', address: 'fd00::2', routerId: '2.2.2.2', ...ibgp }));
+    const nhs = rib.addPeer(info({ name: 'nhs', address: 'fd00::3', routerId: '3.3.3.3', ...ibgp, nextHopSelf: true }));
+    rib.peerUp(ib, ['ipv6']);
+    rib.peerUp(nhs, ['ipv6']);
+    rib.flush();
+    out.clear();
+    rib.announce(up, { origin: 0, asPath: seq(65011), nextHop: 'fd01::2', nextHopLocal: 'fe80::2' }, keys('2001:db8:99::/48'));
+    rib.flush();
+    const sent = (id: number) => out.get(id)!.flatMap((b) => [...b.announce.keys()]).map((a) => ({ nextHop: a.nextHop, nextHopLocal: a.nextHopLocal }));
+    expect(sent(ib)).toEqual([{ nextHop: 'fd01::2', nextHopLocal: undefined }]);
+    // Next-hop-self: our own global and link-local (we share the link with that peer).
+    expect(sent(nhs)).toEqual([{ nextHop: 'fd00::1', nextHopLocal: 'fe80::5' }]);
+  });
 });

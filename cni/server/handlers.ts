@@ -27,12 +27,20 @@ export const AddStep = {
 } as const;
 export type AddStep = (typeof AddStep)[keyof typeof AddStep];
 
-/** Test-only: set by the test fixture (cni/server/test-agent.ts) from UPLINK_TEST_* env, never by uplinkd. */
+/**
+ * Test-only: set by the test fixture (cni/server/test-agent.ts) from UPLINK_TEST_* env; uplinkd honours
+ * only `stallBefore`, from UPLINK_TEST_STALL_BEFORE (uplinkd/agent.ts), for the shutdown-rollback test.
+ */
 export interface TestHooks {
   /** Throw before this step runs. */
   failAt?: AddStep;
   /** Kill the agent right after this step ran (a crash mid-ADD). */
   crashAfter?: AddStep;
+  /**
+   * Wait `ms` before this step runs, and let nothing cut the wait short: a step that cannot finish
+   * within the shutdown grace (a slow datastore, a kernel that takes its time), to force the rollback.
+   */
+  stallBefore?: { step: AddStep; ms: number };
 }
 
 export interface HandlerContext {
@@ -44,6 +52,22 @@ export interface HandlerContext {
   /** Attachment keys with an ADD/DEL in progress: GC and the orphan sweep leave them alone. */
   inFlight: Set<string>;
   hooks?: TestHooks;
+  /**
+   * Shutdown (index.ts close()): `closing` refuses new ADDs; `abandon` fires when the shutdown grace is
+   * over, and every ADD still in flight stops at its next step and is rolled back.
+   */
+  shutdown?: { closing: boolean; abandon: AbortSignal; graceMs: number };
+}
+
+/** An ADD refused or abandoned because the agent is stopping: 11, the runtime retries it later. */
+function shuttingDown(env: CniEnv, graceMs: number, before?: AddStep, undone: AddStep[] = []): CniError {
+  const what = `${env.containerId}/${env.ifname}`;
+  if (before === undefined) {
+    return new CniError(CniCode.TryAgainLater, `uplinkd is shutting down: ADD of ${what} not started`, 'retry the ADD once the agent is back');
+  }
+  return new CniError(CniCode.TryAgainLater,
+    `uplinkd is shutting down: ADD of ${what} did not finish within the ${graceMs / 1000} s shutdown grace and was rolled back`,
+    `stopped before step ${before}; undone: ${undone.length ? undone.join(', ') : 'nothing had been done'}; nothing of it is left (no interface, no address): retry the ADD once the agent is back`);
 }
 
 const POOL_CACHE_MS = 5000;
@@ -131,6 +155,7 @@ export async function cmdAdd(ctx: HandlerContext, env: CniEnv, conf: NetConf): P
   const prev = conf.prevResult === undefined ? undefined : parseResult(conf.prevResult);
   await checkPools(ctx, conf).catch((err: unknown) => { throw ipamError(err, 'pool lookup'); });
   const key = attachmentKey(env.containerId, env.ifname);
+  if (ctx.shutdown?.closing) throw shuttingDown(env, ctx.shutdown.graceMs);
   return withKeyLock(key, async () => {
     const existing = ctx.store.get(env.containerId, env.ifname);
     if (existing && existing.netns === env.netns) {
@@ -141,6 +166,13 @@ export async function cmdAdd(ctx: HandlerContext, env: CniEnv, conf: NetConf): P
     const undo: Array<{ step: AddStep; fn: () => Promise<unknown> }> = [];
     const step = async <T>(name: AddStep, fn: () => Promise<T>, rollback?: () => Promise<unknown>): Promise<T> => {
       if (ctx.hooks?.failAt === name) throw new CniError(CniCode.DataplaneFailure, `injected failure before step ${name}`, 'test hook UPLINK_TEST_FAIL_AT');
+      const stall = ctx.hooks?.stallBefore;
+      if (stall?.step === name) {
+        ctx.log.warn({ step: name, ms: stall.ms, key }, 'test hook: stalling before ADD step');
+        await new Promise((r) => setTimeout(r, stall.ms));
+      }
+      // The shutdown grace is over: no further step; the catch below undoes what was done.
+      if (ctx.shutdown?.abandon.aborted) throw shuttingDown(env, ctx.shutdown.graceMs, name, undo.map((u) => u.step));
       const t0 = performance.now();
       const v = await fn();
       ctx.log.debug({ step: name, ms: performance.now() - t0 }, 'ADD step done');

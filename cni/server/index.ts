@@ -42,9 +42,17 @@ export interface CniServerOptions {
   sweepAtStart?: boolean;
   /** Turn on IPv4/IPv6 forwarding in the agent's netns at start. Default true. */
   enableForwarding?: boolean;
+  /**
+   * On close(): how long ADDs in flight may take to finish; after it, each stops at its next step and
+   * is rolled back (the caller gets CNI error 11). Default 10 s.
+   */
+  shutdownGraceMs?: number;
   /** Test fixture only. */
   testHooks?: TestHooks;
 }
+
+/** After the grace, how long the rollbacks may take before close() gives up on them (logged). */
+const ROLLBACK_LIMIT_MS = 15_000;
 
 export interface CniServerEvents {
   attach: [Attachment];
@@ -65,8 +73,14 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
   // The native netlink addon when it is built (no process per step), else iproute2.
   const dataplane = opts.dataplane ?? (NetlinkDataplane.available() ? new NetlinkDataplane() : new IprouteDataplane());
   const store = await AttachmentStore.open(opts.stateDir);
-  const ctx: HandlerContext = { ipam: opts.ipam, dataplane, store, events, log, inFlight: new Set() };
+  const abandon = new AbortController();
+  const graceMs = opts.shutdownGraceMs ?? 10_000;
+  const shutdown = { closing: false, abandon: abandon.signal, graceMs };
+  const ctx: HandlerContext = { ipam: opts.ipam, dataplane, store, events, log, inFlight: new Set(), shutdown };
   if (opts.testHooks) ctx.hooks = opts.testHooks;
+  /** Requests being handled (until their reply is handed to the socket), for close(). */
+  const requests = new Set<Promise<void>>();
+  const sockets = new Set<Socket>();
   if (opts.enableForwarding !== false) await dataplane.enableForwarding();
   const updateGauge = (): void => cniMetrics.attachments.set(store.all().length);
   events.on('attach', updateGauge);
@@ -128,6 +142,8 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
   };
 
   const onConnection = (sock: Socket): void => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
     const chunks: Buffer[] = [];
     let size = 0;
     sock.on('data', (d: Buffer) => {
@@ -140,7 +156,9 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
       chunks.push(d);
     });
     sock.on('end', () => {
-      void handle(Buffer.concat(chunks)).then((reply) => { if (!sock.destroyed) sock.end(reply); });
+      const p = handle(Buffer.concat(chunks)).then((reply) => { if (!sock.destroyed) sock.end(reply); });
+      requests.add(p);
+      void p.finally(() => requests.delete(p));
     });
     sock.on('error', (err) => log.debug({ err }, 'shim connection error'));
   };
@@ -172,11 +190,40 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
     socketPath: opts.socketPath,
     attachments: () => store.all(),
     sweepOrphans: () => sweepOrphans(ctx),
+    // Shutdown: stop accepting (a shim that connects now gets "agent down", CNI error 11, at once),
+    // refuse ADDs not yet started, let those in flight finish within the grace, then abandon the rest:
+    // each stops at its next step and is rolled back, and its caller gets error 11.
     close: async () => {
       if (timer) clearInterval(timer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      shutdown.closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (requests.size && !(await settledWithin(requests, graceMs))) {
+        log.warn({ inFlight: requests.size, graceMs }, 'shutdown grace over: rolling back the CNI commands still in flight');
+        abandon.abort();
+        if (!(await settledWithin(requests, ROLLBACK_LIMIT_MS))) {
+          log.error({ inFlight: requests.size }, 'CNI commands still running after the rollback limit: closing anyway (the orphan sweep and IPAM GC clean up after the next start)');
+        }
+      }
+      // Every reply has been handed to its socket: give the shims a moment to read it, then cut the rest.
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 1000).unref())]);
+      for (const s of sockets) s.destroy();
       await rm(opts.socketPath, { force: true });
     },
   });
   return api;
+}
+
+/** true when every promise of the (live) set settled within `ms`. */
+async function settledWithin(set: ReadonlySet<Promise<void>>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+  try {
+    // Requests never reject (handle() turns every error into a reply), but a late one may join the set.
+    while (set.size) {
+      if ((await Promise.race([Promise.allSettled([...set]).then(() => true), timeout])) === false) return false;
+    }
+    return true;
+  } finally {
+    clearTimeout(timer);
+  }
 }

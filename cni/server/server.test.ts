@@ -108,3 +108,57 @@ describe('CNI server metrics and events', () => {
     expect(await metric('uplink_cni_attachments')).toBe(1);
   });
 });
+
+describe('CNI server shutdown: ADDs in flight finish within the grace or are rolled back', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const conf = { cniVersion: '1.0.0', name: 'uplink', type: 'uplink' };
+  const env = (id: string) => ({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: id, CNI_NETNS: '/var/run/netns/none', CNI_IFNAME: 'eth0' });
+
+  async function run(stallMs: number, graceMs: number) {
+    dir = mkdtempSync(join(tmpdir(), 'ulc-srv-'));
+    const dp = new RecordingDataplane();
+    const ipam = memoryIpam();
+    const server = await startCniServer({
+      socketPath: join(dir, 's.sock'), ipam, nodeName: 'n1', stateDir: join(dir, 'att'), dataplane: dp, sweepIntervalMs: 0,
+      shutdownGraceMs: graceMs, testHooks: { stallBefore: { step: 'host-routes', ms: stallMs } },
+    });
+    const add = call(server.socketPath, env('slow'), conf);
+    // The ADD has allocated, created and configured its veth and now sits before host-routes.
+    while (!dp.calls.includes(`host ${dp.calls.find((c) => c.startsWith('create '))?.slice(7)}`)) await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    const closing = server.close();
+    // A new ADD during the shutdown is refused at once: the socket is closed.
+    await expect(call(server.socketPath, env('late'), conf)).rejects.toThrow(/ENOENT|ECONNREFUSED/);
+    const r = await add;
+    await closing;
+    return { r, dp, ipam, server, closeMs: Date.now() - t0 };
+  }
+
+  it('a step that cannot finish within the grace: rolled back, the caller gets error 11, nothing is left', async () => {
+    const rollbacks = await metric('uplink_cni_add_rollbacks_total');
+    const { r, dp, ipam, server, closeMs } = await run(600, 100);
+    expect(r.code).toBe(1);
+    const err = JSON.parse(r.body) as { code: number; msg: string; details: string };
+    expect(err.code).toBe(11);
+    expect(err.msg).toBe('uplinkd is shutting down: ADD of slow/eth0 did not finish within the 0.1 s shutdown grace and was rolled back');
+    expect(err.details).toMatch(/^stopped before step host-routes; undone: allocate, create-veth; nothing of it is left/);
+    const hostIf = dp.calls.find((c) => c.startsWith('create '))!.slice(7);
+    expect(dp.calls.slice(-1)).toEqual([`delete ${hostIf}`]);
+    expect(dp.links.has(hostIf)).toBe(false);
+    expect(ipam.held.size).toBe(0);
+    expect(server.attachments()).toEqual([]);
+    expect(closeMs).toBeGreaterThanOrEqual(500);
+    expect(closeMs).toBeLessThan(2000);
+    expect(await metric('uplink_cni_add_rollbacks_total')).toBe(rollbacks + 1);
+  });
+
+  it('an ADD that finishes within the grace is answered normally before the server closes', async () => {
+    const { r, ipam, server } = await run(100, 2000);
+    expect(r.code, r.body).toBe(0);
+    expect(ipam.held.size).toBe(1);
+    expect(server.attachments().map((a) => a.containerId)).toEqual(['slow']);
+  });
+});

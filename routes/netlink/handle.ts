@@ -28,12 +28,23 @@ const RCVBUF = 8 * 1024 * 1024;
 const DUMP_RETRIES = 5;
 /** Routes per encode slice (~500 KiB of requests). */
 const SLICE = 8192;
+const noEncode = (): boolean => false;
+/** Transactions queued in the addon at once (one running, one waiting for it on a pool thread). */
+const TX_AHEAD = 2;
 
 export class NetlinkHandle {
   private fd: number;
   private seq = 1;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** serial() operations not yet finished: transactions queue behind them. */
+  private serialPending = 0;
+  /** Transactions handed to the addon and not yet finished, and those waiting for room. */
+  private txAhead = 0;
+  private readonly txWaiting: Array<() => void> = [];
+  private txDelivered: Promise<unknown> = Promise.resolve();
+  /** Large encode buffers whose requests the addon has copied (see callTransact). */
+  private readonly bufPool: Buffer[] = [];
 
   /** Use `netlink(path)`: one handle (one socket) per namespace. */
   constructor(readonly netns: string | undefined) {
@@ -53,28 +64,73 @@ export class NetlinkHandle {
 
   /** Serializes `fn` after every earlier request on this socket. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
+    this.serialPending++;
     const run = this.tail.then(() => {
       if (this.closed) throw new NetlinkError(NetlinkErrorCode.Closed, 'netlink request', { detail: 'handle closed' });
       return fn();
     });
-    this.tail = run.catch(() => undefined);
+    this.tail = run.then(
+      () => void this.serialPending--,
+      () => void this.serialPending--,
+    );
     return run;
   }
 
-  /** Sends the messages in `w` (seqs firstSeq..) and returns failures by message index. */
+  /**
+   * Sends the messages in `w` (seqs firstSeq..) and returns failures by message index.
+   *
+   * Transactions go to the addon as soon as they are made, up to TX_AHEAD at once: it runs them on the
+   * socket one after the other in call order (native/netlink/netlink.cc Lane), so the kernel starts
+   * on the next chunk the moment the previous one is acked, not when the event loop gets to it. Behind
+   * a dump or request still queued here they wait their turn as before.
+   */
   private transact(operation: string, w: NlWriter, firstSeq: number): Promise<BatchFailure[]> {
-    return this.serial(async () => {
-      let raw;
-      try {
-        raw = await native().nlTransact(this.fd, w.finish(), w.count, firstSeq);
-      } catch (err) {
-        throw fromNative(operation, err);
-      }
-      return raw.map(([index, errno, message]) => {
-        const f: BatchFailure = { index, errno, errnoName: errnoName(errno) };
-        if (message) f.message = message;
-        return f;
-      });
+    if (this.serialPending > 0) return this.serial(() => this.callTransact(operation, w, firstSeq));
+    if (this.closed) return Promise.reject(new NetlinkError(NetlinkErrorCode.Closed, 'netlink request', { detail: 'handle closed' }));
+    const run = new Promise<BatchFailure[]>((resolve, reject) => {
+      const go = (): void => {
+        this.txAhead++;
+        // Results are handed out in call order too: the addon's completions can reach the event loop
+        // out of order (a pool thread descheduled right after its transaction).
+        const prev = this.txDelivered;
+        const result = this.callTransact(operation, w, firstSeq);
+        const delivered = prev.then(() => result);
+        this.txDelivered = delivered.catch(() => undefined);
+        void delivered
+          .then(resolve, reject)
+          .finally(() => {
+            this.txAhead--;
+            // Issued synchronously here, so the addon sees them in call order.
+            this.txWaiting.shift()?.();
+          });
+      };
+      if (this.txAhead < TX_AHEAD && this.txWaiting.length === 0) go();
+      else this.txWaiting.push(go);
+    });
+    // Later dumps, requests and close() wait for it.
+    const prev = this.tail;
+    this.tail = run.then(
+      () => prev,
+      () => prev,
+    );
+    return run;
+  }
+
+  private async callTransact(operation: string, w: NlWriter, firstSeq: number): Promise<BatchFailure[]> {
+    let raw;
+    try {
+      const p = native().nlTransact(this.fd, w.finish(), w.count, firstSeq);
+      // The addon copied the request when queuing it: the buffer can take the next slice. A table
+      // load is ~60 slices of ~800 KB; a new buffer each was ~50 MB of garbage until the next GC.
+      if (w.buffer.length >= 65536 && this.bufPool.length < 4) this.bufPool.push(w.buffer);
+      raw = await p;
+    } catch (err) {
+      throw fromNative(operation, err);
+    }
+    return raw.map(([index, errno, message]) => {
+      const f: BatchFailure = { index, errno, errnoName: errnoName(errno) };
+      if (message) f.message = message;
+      return f;
     });
   }
 
@@ -90,7 +146,12 @@ export class NetlinkHandle {
   }
 
   /** A dump, retried when the kernel marks it interrupted (NLM_F_DUMP_INTR: the table changed mid-dump). */
-  private dump(operation: string, build: (w: NlWriter, seq: number) => void): Promise<NlMessage[]> {
+  private async dump(operation: string, build: (w: NlWriter, seq: number) => void): Promise<NlMessage[]> {
+    return [...messages(await this.dumpRaw(operation, build))];
+  }
+
+  /** A dump's messages as the kernel sent them (one buffer), for callers that walk them once. */
+  private dumpRaw(operation: string, build: (w: NlWriter, seq: number) => void): Promise<Buffer> {
     return this.serial(async () => {
       for (let attempt = 0; attempt < DUMP_RETRIES; attempt++) {
         const w = new NlWriter(64);
@@ -104,7 +165,7 @@ export class NetlinkHandle {
           if (e.syscall === 'dump' && e.errno) throw new NetlinkError(NetlinkErrorCode.Kernel, operation, { errno: e.errno, cause: err });
           throw fromNative(operation, err);
         }
-        if (!res.interrupted) return [...messages(res.data)];
+        if (!res.interrupted) return res.data;
       }
       throw new NetlinkError(NetlinkErrorCode.DumpInterrupted, operation, { detail: `still interrupted after ${DUMP_RETRIES} attempts` });
     });
@@ -118,8 +179,6 @@ export class NetlinkHandle {
    * route that is already gone counts as done.
    */
   async applyRoutes(ops: RouteOp[], opts: { missingOk?: boolean } = {}): Promise<BatchResult> {
-    const missingOk = opts.missingOk ?? true;
-    const failures: BatchFailure[] = [];
     let devs: Map<string, number> | undefined;
     if (ops.some((o) => o.route.nexthops?.some((n) => typeof n.dev === 'string'))) {
       devs = new Map((await this.listLinks()).map((l) => [l.name, l.index]));
@@ -130,20 +189,43 @@ export class NetlinkHandle {
       if (i === undefined) throw new NetlinkError(NetlinkErrorCode.Invalid, 'resolve device', { errno: ERRNO.ENODEV, detail: d });
       return i;
     };
+    const list = ops;
+    return this.applyEncoded(
+      ops.length,
+      (w, i, seq) => {
+        const o = list[i]!;
+        encodeRoute(w, o.op, o.route, seq, resolve);
+        return o.op === 'delete';
+      },
+      opts,
+    );
+  }
+
+  /**
+   * applyRoutes for a caller that encodes each op itself (no Route object per op):
+   * `encode(w, i, seq)` appends op i's request with sequence number `seq` (e.g. with route-codec.ts
+   * encodeRouteTo) and returns whether it is a delete; a throw fails op i alone.
+   */
+  async applyEncoded(n: number, encode: (w: NlWriter, i: number, seq: number) => boolean, opts: { missingOk?: boolean } = {}): Promise<BatchResult> {
+    const missingOk = opts.missingOk ?? true;
+    const failures: BatchFailure[] = [];
     // Encode in slices and queue each slice as soon as it is encoded: the kernel works through slice k
     // on the thread pool while the event loop encodes slice k+1.
     const pending: Array<Promise<void>> = [];
-    for (let base = 0; base < ops.length; base += SLICE) {
-      const end = Math.min(ops.length, base + SLICE);
-      const w = new NlWriter((end - base) * 96);
+    for (let base = 0; base < n; base += SLICE) {
+      const end = Math.min(n, base + SLICE);
+      const w = new NlWriter((end - base) * 96, this.bufPool.pop());
       const firstSeq = this.nextSeq(end - base);
-      const opIndex: number[] = [];
+      // Op index and kind per encoded message (a failed encode leaves no message).
+      const opIndex = new Int32Array(end - base);
+      const deletes = new Uint8Array(end - base);
+      let encoded = 0;
       for (let i = base; i < end; i++) {
-        const o = ops[i] as RouteOp;
         const mark = w.length;
         try {
-          encodeRoute(w, o.op, o.route, firstSeq + opIndex.length, resolve);
-          opIndex.push(i);
+          const del = encode(w, i, firstSeq + encoded);
+          opIndex[encoded] = i;
+          deletes[encoded++] = del ? 1 : 0;
         } catch (err) {
           w.truncate(mark);
           const e = err as NetlinkError;
@@ -151,13 +233,12 @@ export class NetlinkHandle {
           failures.push({ index: i, errno, errnoName: errnoName(errno), message: e.message });
         }
       }
-      if (opIndex.length === 0) continue;
+      if (encoded === 0) continue;
       pending.push(
         this.transact('route batch', w, firstSeq).then((fs) => {
           for (const f of fs) {
-            const index = opIndex[f.index] ?? -1;
-            const op = ops[index];
-            if (missingOk && op?.op === 'delete' && (f.errno === ERRNO.ESRCH || f.errno === ERRNO.ENOENT)) continue;
+            const index = f.index < encoded ? opIndex[f.index]! : -1;
+            if (missingOk && deletes[f.index] === 1 && (f.errno === ERRNO.ESRCH || f.errno === ERRNO.ENOENT)) continue;
             failures.push({ ...f, index });
           }
         }),
@@ -165,9 +246,11 @@ export class NetlinkHandle {
       // Let the previous slice's completion run before encoding more.
       if (pending.length > 1) await new Promise<void>((r) => setImmediate(r));
     }
+    // Everything is encoded: the caller's objects may go while the kernel works.
+    encode = noEncode;
     await Promise.all(pending);
     failures.sort((a, b) => a.index - b.index);
-    return { ok: ops.length - failures.length, failures };
+    return { ok: n - failures.length, failures };
   }
 
   private async one(op: RouteOp): Promise<void> {
@@ -198,17 +281,27 @@ export class NetlinkHandle {
 
   /** Routes of this netns (unicast/blackhole/unreachable/prohibit; local/broadcast are skipped). */
   async dumpRoutes(filter: DumpFilter = {}): Promise<KernelRoute[]> {
-    const msgs = await this.dump('route dump', (w, seq) => encodeRouteDump(w, filter.family, seq));
     const out: KernelRoute[] = [];
-    for (const m of msgs) {
+    await this.forEachRoute(filter, (r) => void out.push(r));
+    return out;
+  }
+
+  /**
+   * dumpRoutes without the array: `cb` gets each route as it is decoded (synchronously, once the dump
+   * is in). A full sync of a 500k table then holds one route object at a time, not all of them.
+   */
+  async forEachRoute(filter: DumpFilter, cb: (r: KernelRoute) => void): Promise<void> {
+    const data = await this.dumpRaw('route dump', (w, seq) => encodeRouteDump(w, filter.family, seq));
+    for (const m of messages(data)) {
       if (m.type !== RTM.NEWROUTE) continue;
+      // Cheap filters on the rtmsg header before decoding: rtm_protocol is byte 5.
+      if (filter.protocol !== undefined && m.body[5] !== filter.protocol) continue;
       const r = decodeRoute(m.body);
       if (!r) continue;
       if (filter.table !== undefined && r.table !== filter.table) continue;
       if (filter.protocol !== undefined && r.protocol !== filter.protocol) continue;
-      out.push(r);
+      cb(r);
     }
-    return out;
   }
 
   /**

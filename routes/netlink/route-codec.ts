@@ -72,6 +72,16 @@ function dstOf(dst: string): Prefix | { family: 4; v4: number; len: number } {
 
 export function encodeRoute(w: NlWriter, op: RouteOpKind, r: Route, seq: number, dev: DevResolver): void {
   const p = dstOf(r.dst);
+  if ('v4' in p) encodeRouteTo(w, op, r, 4, p.v4, undefined, p.len, seq, dev);
+  else encodeRouteTo(w, op, r, p.family, 0, p.addr, p.len, seq, dev);
+}
+
+/**
+ * encodeRoute with the destination given apart (`r.dst` is not read): IPv4 as a host-order address
+ * in `v4`, IPv6 as bytes in `addr`. Lets a caller holding prefixes as numbers (the reconciler's prefix
+ * table) encode a route template at each destination without a Route object or text per route.
+ */
+export function encodeRouteTo(w: NlWriter, op: RouteOpKind, r: Route, family: Family, v4: number, addr: Buffer | undefined, len: number, seq: number, dev: DevResolver): void {
   const type = r.type ?? 'unicast';
   const table = r.table ?? RT_TABLE.MAIN;
   const nhs = type === 'unicast' ? (r.nexthops ?? []) : [];
@@ -81,7 +91,7 @@ export function encodeRoute(w: NlWriter, op: RouteOpKind, r: Route, seq: number,
   else if (op === 'replace') flags |= NLM_F.CREATE | NLM_F.REPLACE;
   else msgType = RTM.DELROUTE;
   const start = w.beginMsg(msgType, flags, seq);
-  w.u8(p.family === 4 ? AF.INET : AF.INET6).u8(p.len).u8(0).u8(0);
+  w.u8(family === 4 ? AF.INET : AF.INET6).u8(len).u8(0).u8(0);
   w.u8(table < 256 ? table : RT_TABLE.UNSPEC);
   w.u8(r.protocol ?? UPLINK_RT_PROTO);
   // Delete matches any scope with RT_SCOPE_NOWHERE and any type with RTN_UNSPEC (fib_table_delete).
@@ -92,14 +102,14 @@ export function encodeRoute(w: NlWriter, op: RouteOpKind, r: Route, seq: number,
   }
   const single = nhs.length === 1 ? nhs[0] : undefined;
   w.u32(single?.onlink && op !== 'delete' ? RTNH_F.ONLINK : 0);
-  if ('v4' in p) w.attrBE32(RTA.DST, p.v4);
-  else w.attr(RTA.DST, p.addr);
+  if (addr === undefined) w.attrBE32(RTA.DST, v4);
+  else w.attr(RTA.DST, addr);
   w.attrU32(RTA.TABLE, table);
-  w.attrU32(RTA.PRIORITY, r.metric ?? defaultMetric(p.family));
+  w.attrU32(RTA.PRIORITY, r.metric ?? defaultMetric(family));
   if (op !== 'delete') {
     if (r.src) w.attr(RTA.PREFSRC, addrToBytes(r.src));
     if (single) {
-      writeGateway(w, p.family, single);
+      writeGateway(w, family, single);
       if (single.dev !== undefined) w.attrU32(RTA.OIF, dev(single.dev));
     } else if (nhs.length > 1) {
       const mp = w.beginNest(RTA.MULTIPATH, false);
@@ -108,7 +118,7 @@ export function encodeRoute(w: NlWriter, op: RouteOpKind, r: Route, seq: number,
         const at = w.offset;
         w.u16(0).u8(nh.onlink ? RTNH_F.ONLINK : 0).u8(Math.max(0, (nh.weight ?? 1) - 1));
         w.i32(nh.dev !== undefined ? dev(nh.dev) : 0);
-        writeGateway(w, p.family, nh);
+        writeGateway(w, family, nh);
         w.patchU16(at, w.offset - at);
       }
       w.endNest(mp);

@@ -14,8 +14,14 @@ export class NlWriter {
   private off = 0;
   count = 0;
 
-  constructor(initial = 4096) {
-    this.buf = Buffer.allocUnsafe(initial);
+  /** `reuse`: a buffer to write into (e.g. from a pool), used when it holds `initial` bytes. */
+  constructor(initial = 4096, reuse?: Buffer) {
+    this.buf = reuse && reuse.length >= initial ? reuse : Buffer.allocUnsafe(initial);
+  }
+
+  /** The buffer written into (to hand back to a pool once the messages were sent or copied). */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   private ensure(n: number): void {

@@ -12,6 +12,8 @@ import { startFrr, waitFor, type FrrPeer } from '../harness/peers/index.js';
 import { makeAgent, requireBuilt, UPLINKCTL, type AgentProc } from '../harness/agent.js';
 import type { ExplainStep } from '../../uplinkd/explain.js';
 import type { AgentStatusRecord } from '../../uplinkd/agent.js';
+import { EmbeddedDatastore } from '../../ipam/datastore/embedded.js';
+import { hostIfName } from '../../cni/server/attachments.js';
 
 interface Routes { dst: string; gateway?: string; protocol?: string; type?: string }
 
@@ -353,6 +355,53 @@ describe('uplinkd end to end: two nodes, one FRR ToR', () => {
     }
     expect(held().reduce((n, x) => n + Number(x), 0)).toBe(2);
     console.log(`drill sigterm-during-add: ADD ${r.code === 0 ? 'finished' : `failed cleanly (exit ${r.code})`}`);
+  });
+
+  it('SIGTERM while an ADD cannot finish within the shutdown grace: the ADD is rolled back and its caller told so', async () => {
+    const pod = Netns.create('ule');
+    spaces.push(pod);
+    const cid = 'c0ffee0000cc';
+    const used = (): number => a2.ctl<{ blocks: Array<{ used: number }> }>('ipam', 'show').blocks.reduce((n, b) => n + b.used, 0);
+    const usedBefore = used();
+    const cfg = parse(readFileSync(a1.configFile, 'utf8')) as Record<string, Record<string, unknown>>;
+    await a1.stop('SIGTERM');
+    writeFileSync(a1.configFile, stringify({ ...cfg, cni: { ...cfg.cni, shutdownGraceSeconds: 1 } }));
+    const store = new EmbeddedDatastore({ kind: 'embedded', path: join(dsDir, 'uplink.db'), pollMs: 50 });
+    try {
+      // TEST HOOK (uplinkd/agent.ts): every ADD waits 3 s before its host routes, a step that cannot
+      // finish within the 1 s grace. By then the ADD holds an address and a veth in both namespaces.
+      a1.start({ UPLINK_TEST_STALL_BEFORE: 'host-routes:3000' });
+      await waitFor('CNI server up', () => (a1.log().includes('CNI server listening') ? true : undefined), { timeoutMs: 20_000, describe: () => a1.log() });
+      const add = a1.cniAsync('ADD', cid, pod.path, 'rollback-1');
+      await waitFor('ADD stalled before host-routes', () => (a1.log().includes('stalling before ADD step') ? true : undefined), { timeoutMs: 10_000, describe: () => a1.log() });
+      expect(pod.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname)).toContain('eth0');
+      expect(await store.get(`ipam/handles/${cid}.eth0`)).not.toBeNull();
+      const t0 = Date.now();
+      await a1.stop('SIGTERM');
+      const stopMs = Date.now() - t0;
+      const r = await add;
+      // The caller (the runtime, through the shim) gets a CNI error it can act on: 11, try again later.
+      expect(r.code, r.out).not.toBe(0);
+      const err = JSON.parse(r.out) as { code: number; msg: string; details: string };
+      expect(err.code).toBe(11);
+      expect(err.msg).toBe(`uplinkd is shutting down: ADD of ${cid}/eth0 did not finish within the 1 s shutdown grace and was rolled back`);
+      expect(err.details).toMatch(/^stopped before step host-routes; undone: allocate, create-veth; nothing of it is left/);
+      expect(a1.log()).toMatch(/shutdown grace over: rolling back the CNI commands still in flight/);
+      expect(stopMs).toBeGreaterThanOrEqual(1000);
+      // Nothing is left: no interface in the pod, no host veth, no IPAM handle, no address held.
+      expect(pod.ipJson<Array<{ ifname: string }>>('link', 'show').filter((l) => l.ifname !== 'lo')).toEqual([]);
+      expect(n1.ipJson<Array<{ ifname: string }>>('link', 'show', 'type', 'veth').map((l) => l.ifname)).not.toContain(hostIfName(cid, 'eth0'));
+      expect(await store.get(`ipam/handles/${cid}.eth0`)).toBeUndefined();
+      expect(used()).toBe(usedBefore);
+      console.log(`drill sigterm-rollback: ADD rolled back, agent stopped in ${stopMs} ms (grace 1 s, step stalled 3 s)`);
+    } finally {
+      await a1.stop('SIGTERM');
+      await store.close();
+      writeFileSync(a1.configFile, stringify(cfg));
+      a1.start();
+    }
+    await frr.waitState('10.0.1.1', 'Established', 30_000);
+    expect(a1.ctl<{ attachments: number }>('status').attachments).toBe(1);
   });
 
   it('the metrics endpoint serves every metric the alert rules and dashboard use', () => {

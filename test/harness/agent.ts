@@ -24,9 +24,10 @@ export class AgentProc {
 
   constructor(readonly ns: Netns, readonly name: string, readonly dir: string, readonly configFile: string, readonly control: string, readonly cniSocket: string) {}
 
-  start(): void {
+  /** `env`: extra environment variables for this run (e.g. a test hook such as UPLINK_TEST_STALL_BEFORE). */
+  start(env: Record<string, string> = {}): void {
     this.out = '';
-    this.child = this.ns.spawn(process.execPath, [UPLINKD, '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = this.ns.spawn(process.execPath, [UPLINKD, '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child.stdout?.on('data', (d: Buffer) => { this.out = (this.out + d.toString()).slice(-20_000); });
     this.child.stderr?.on('data', (d: Buffer) => { this.out = (this.out + d.toString()).slice(-20_000); });
   }

@@ -1,9 +1,11 @@
-// Errors of the BGPPeer resources: one base class, stable codes.
+// Errors of the datastore's peer records (BGPPeer resources, ToR records): one base class, stable codes.
 import { UplinkError } from '../../lib/errors.js';
 
 export const BgpPeerErrorCode = {
   /** A resource failed validation; `resource` and `field` say where. */
   Invalid: 'invalid-bgp-peer',
+  /** A ToR record (`tors/<name>`, topology/kube.ts) failed validation; `resource` and `field` say where. */
+  InvalidTor: 'invalid-tor',
 } as const;
 export type BgpPeerErrorCode = (typeof BgpPeerErrorCode)[keyof typeof BgpPeerErrorCode];
 

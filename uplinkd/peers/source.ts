@@ -1,4 +1,5 @@
-// DatastorePeerSource: keeps the current set of BGPPeer resources (`bgp/peers/`) by list + watch and
+// DatastorePeerSource: keeps the current set of BGPPeer resources (`bgp/peers/`), or of ToR records
+// (`tors/`, with `kind: TOR_RECORDS`), by list + watch and
 // hands the whole set to a callback whenever it changes (debounced: a burst of edits is one
 // reconfigure). Desired-state style (MetalLB's `Set()`): the callback always gets the full list, never
 // a delta, so the caller can simply recompute and `speaker.reconfigure()`; unchanged sessions survive.
@@ -16,18 +17,36 @@ import { registry } from '../../lib/metrics.js';
 import { Counter, Gauge } from 'prom-client';
 import { isDatastoreError, type Datastore, type Watch } from '../../ipam/datastore/types.js';
 import { PEERS_PREFIX, validatePeerResource, type BgpPeerResource, type PeerProblem } from './resource.js';
+import { TORS_PREFIX, validateTorRecord } from './tor.js';
 import { BgpPeerError } from './errors.js';
 
 const log = logger('peers');
 
 const resourcesGauge = new Gauge({ name: 'uplink_bgp_peer_resources', help: 'BGPPeer resources in the datastore, by validity', labelNames: ['valid'], registers: [registry] });
 const relists = new Counter({ name: 'uplink_bgp_peer_relists_total', help: 'Times the BGPPeer source listed again after a compacted or failed watch', labelNames: ['reason'], registers: [registry] });
+const torGauge = new Gauge({ name: 'uplink_tor_records', help: 'ToR records (tors/) in the datastore, by validity', labelNames: ['valid'], registers: [registry] });
+const torRelists = new Counter({ name: 'uplink_tor_relists_total', help: 'Times the ToR-record source listed again after a compacted or failed watch', labelNames: ['reason'], registers: [registry] });
+
+/** What a source watches: a key prefix, how to validate one record, its name in logs, its metrics. */
+export interface RecordKind {
+  readonly prefix: string;
+  /** Throws (a BgpPeerError naming the field) when the record is invalid. */
+  readonly validate: (r: BgpPeerResource) => unknown;
+  readonly what: string;
+  readonly gauge: Gauge<'valid'>;
+  readonly relists: Counter<'reason'>;
+}
+
+export const BGPPEER_RECORDS: RecordKind = { prefix: PEERS_PREFIX, validate: validatePeerResource, what: 'BGPPeer', gauge: resourcesGauge, relists };
+export const TOR_RECORDS: RecordKind = { prefix: TORS_PREFIX, validate: validateTorRecord, what: 'ToR record', gauge: torGauge, relists: torRelists };
 
 export interface PeerSourceOptions {
   /** Quiet time after the last change before the callback runs (ms). Default 200. */
   readonly debounceMs?: number;
   /** Backoff after a failed list (ms); doubles to 16x. Default 500. */
   readonly retryMs?: number;
+  /** What to watch: BGPPeer resources (the default) or ToR records. */
+  readonly kind?: RecordKind;
 }
 
 export type PeerListener = (resources: BgpPeerResource[]) => void | Promise<void>;
@@ -44,6 +63,7 @@ export class DatastorePeerSource {
   private wake: (() => void) | undefined;
   private readonly debounceMs: number;
   private readonly retryMs: number;
+  private readonly kind: RecordKind;
   /** Lists done (1 at start, +1 per resume): for tests and `uplinkctl status`. */
   listCount = 0;
 
@@ -54,6 +74,7 @@ export class DatastorePeerSource {
   ) {
     this.debounceMs = opts.debounceMs ?? 200;
     this.retryMs = opts.retryMs ?? 500;
+    this.kind = opts.kind ?? BGPPEER_RECORDS;
   }
 
   /** Lists once (the callback runs with the initial set before this resolves), then watches in the background. */
@@ -79,10 +100,11 @@ export class DatastorePeerSource {
   }
 
   private async list(): Promise<string> {
-    const l = await this.store.list(PEERS_PREFIX);
+    const prefix = this.kind.prefix;
+    const l = await this.store.list(prefix);
     this.listCount++;
     this.resources.clear();
-    for (const it of l.items) this.resources.set(it.key.slice(PEERS_PREFIX.length), it.value);
+    for (const it of l.items) this.resources.set(it.key.slice(prefix.length), it.value);
     return l.revision;
   }
 
@@ -96,9 +118,9 @@ export class DatastorePeerSource {
           backoff = this.retryMs;
           this.schedule();
         }
-        this.watch = this.store.watch(PEERS_PREFIX, rev);
+        this.watch = this.store.watch(this.kind.prefix, rev);
         for await (const ev of this.watch) {
-          const name = ev.key.slice(PEERS_PREFIX.length);
+          const name = ev.key.slice(this.kind.prefix.length);
           if (ev.type === 'put') this.resources.set(name, ev.value);
           else this.resources.delete(name);
           rev = ev.revision;
@@ -110,10 +132,10 @@ export class DatastorePeerSource {
       } catch (err) {
         if (this.stopped) break;
         const compacted = isDatastoreError(err, 'compacted');
-        relists.inc({ reason: compacted ? 'compacted' : 'error' });
-        if (compacted) log.info({ rev }, 'BGPPeer watch compacted: listing again');
+        this.kind.relists.inc({ reason: compacted ? 'compacted' : 'error' });
+        if (compacted) log.info({ rev }, `${this.kind.what} watch compacted: listing again`);
         else {
-          log.warn({ err, rev }, 'BGPPeer watch or list failed: listing again after backoff');
+          log.warn({ err, rev }, `${this.kind.what} watch or list failed: listing again after backoff`);
           await this.sleep(backoff);
           backoff = Math.min(backoff * 2, this.retryMs * 16);
         }
@@ -158,13 +180,13 @@ export class DatastorePeerSource {
     const text = JSON.stringify(snapshot);
     if (text === this.lastSent) return;
     this.lastSent = text;
-    reportValidity(snapshot);
+    reportValidity(this.kind, snapshot);
     this.delivering = (async () => {
       try {
         await this.listener(snapshot);
       } catch (err) {
         // The listener's failure (e.g. a reconfigure that threw) must not stop the watch.
-        log.error({ err }, 'BGPPeer listener failed');
+        log.error({ err }, `${this.kind.what} listener failed`);
       }
     })();
     await this.delivering;
@@ -176,20 +198,20 @@ export class DatastorePeerSource {
   }
 }
 
-/** Logs each invalid resource once per delivery (resource + field) and updates the gauge. */
-function reportValidity(resources: readonly BgpPeerResource[]): PeerProblem[] {
+/** Logs each invalid record once per delivery (record + field) and updates the gauge. */
+function reportValidity(kind: RecordKind, resources: readonly BgpPeerResource[]): PeerProblem[] {
   const problems: PeerProblem[] = [];
   for (const r of resources) {
     try {
-      validatePeerResource(r);
+      kind.validate(r);
     } catch (err) {
       const p = err instanceof BgpPeerError ? { resource: r.name, field: err.field, message: err.message } : { resource: r.name, field: '(value)', message: String(err) };
       problems.push(p);
-      log.error(p, 'invalid BGPPeer resource skipped');
+      log.error(p, `invalid ${kind.what} skipped`);
     }
   }
-  resourcesGauge.set({ valid: 'true' }, resources.length - problems.length);
-  resourcesGauge.set({ valid: 'false' }, problems.length);
+  kind.gauge.set({ valid: 'true' }, resources.length - problems.length);
+  kind.gauge.set({ valid: 'false' }, problems.length);
   return problems;
 }
 
