@@ -3,6 +3,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { NetlinkError, NetlinkErrorCode } from './errors.js';
 import type { Family } from './types.js';
+import { ipv4ToString, ipv6ToString } from '../../lib/ip.js';
 
 /**
  * Fast IPv4 parse of `s[start, end)` to a host-order u32, or -1 when it is not a plain dotted quad
@@ -75,28 +76,7 @@ export function addrToBytes(addr: string): Buffer {
 }
 
 export function bytesToAddr(b: Buffer | Uint8Array): string {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0));
-  // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first if tied.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return b.length === 4 ? ipv4ToString(b) : ipv6ToString(b);
 }
 
 export interface Prefix {
