@@ -10,6 +10,8 @@
 // in the receiver. BENCH_DEBUG=1 prints where our receiver's time went (first UPDATE, decision passes).
 //
 // Usage: node dist/bench/bgpd.js [sizes...]   (default 10000 100000 500000; 100k runs 3 times, median)
+// Our receiver starts as uplinkd does, warm-up included (config bgp.warmUp: a synthetic table through
+// decode, RIB and a dry-run FIB reconciler before any peer connects); BENCH_COLD=1 turns it off.
 // Env: BENCH_ONLY=uplink,bird,...  BENCH_REPEAT=n (100k)  BENCH_MEM=FILE (our receiver appends its peak
 // heap / array-buffer use, V8 spaces at the peak and GC counts)  BENCH_NO_FIB=1  BENCH_FIB_WHOLE=1 (the FIB
 // glue of the first release: whole set per batch; uplinkd now sends deltas, as the default here)  BENCH_NODE_ARGS='--cpu-prof ...'
@@ -44,8 +46,12 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
     importPools: ['0.0.0.0/0'],
     listen: { address: '0.0.0.0', port: 179 },
     peers: [{ name: 'feed', address: '10.0.0.2', asn: 65002, passive: true, families: ['ipv4'], gracefulRestart: false }],
+    // BENCH_COLD=1: without the start-up warm-up (bgpd/warmup.ts), to see what it buys.
+    warmUp: process.env.BENCH_COLD !== '1',
   });
-  const s = new BgpSpeaker(cfg, { log });
+  // As uplinkd does: the speaker's warm-up at start also runs the FIB path, into a dry-run reconciler.
+  const { fibWarmUp } = await import('../uplinkd/bgp-bridge.js');
+  const s = new BgpSpeaker(cfg, { log, ...(withFib ? { warmUpFib: fibWarmUp() } : {}) });
   let fibCount = 0;
   // What the agent subscribes to (the columnar batches; FibChange objects are built only on request).
   s.rib.onFibBatch((b) => (fibCount += b.size));
@@ -76,6 +82,9 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
     : null;
   const trace = process.env.BENCH_DEBUG ? traceRib(s.rib) : null;
   await s.start();
+  // BENCH_PROFILE=FILE: a CPU profile of the load only (from ready to all prefixes in the Loc-RIB, or in
+  // the kernel's FIB with --fib).
+  const profile = process.env.BENCH_PROFILE ? await startProfile() : null;
   process.stdout.write('ready\n');
   const cpu0 = process.cpuUsage();
   const idleKb = vmRssKb(process.pid);
@@ -87,12 +96,15 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
     await sleep(1);
   }
   const done = now();
+  if (profile && !fib) await profile.stop(process.env.BENCH_PROFILE!);
   const hwm = vmHwmKb(process.pid);
   const c = process.cpuUsage(cpu0);
   process.stdout.write(`${JSON.stringify({ done, first, hwmKb: hwm, fib: fibCount, cpuS: (c.user + c.system) / 1e6, idleKb, ...(trace ? { trace } : {}) })}\n`);
   if (fib) {
     // The parent counts the kernel's routes; it says when to stop (and reads VmHWM after).
     await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+    // With the FIB, the profile covers the load into the kernel.
+    if (profile) await profile.stop(process.env.BENCH_PROFILE!);
     const cf = process.cpuUsage(cpu0);
     process.stdout.write(`${JSON.stringify({ hwmKbFib: vmHwmKb(process.pid), cpuSFib: (cf.user + cf.system) / 1e6 })}\n`);
     await fib.stop();
@@ -103,6 +115,23 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
   }
   await s.stop({ graceful: true });
   process.exit(0);
+}
+
+async function startProfile(): Promise<{ stop: (file: string) => Promise<void> }> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 50 });
+  await session.post('Profiler.start');
+  return {
+    stop: async (file) => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 /**
@@ -364,6 +393,8 @@ async function runOurs(n: number, msgs: Uint8Array[]): Promise<Result> {
     sock.destroy();
     // Let the receiver exit on its own (it writes profiles on exit) before the namespace is torn down.
     await pollUntil(() => child.exitCode !== null, 10_000, 20).catch(() => undefined);
+    // BENCH_RECEIVER_LOG=FILE: everything the receiver wrote (e.g. with BENCH_NODE_ARGS=--trace-deopt).
+    if (process.env.BENCH_RECEIVER_LOG) appendFileSync(process.env.BENCH_RECEIVER_LOG, out);
     const line = out.split('\n').find((l) => l.includes('"done"'))!;
     const r = JSON.parse(line) as { done: number; first: number; hwmKb: number; cpuS: number; idleKb: number; trace?: { firstAnnounce: number; flushes: [number, number, number][] } };
     if (process.env.BENCH_DEBUG) {

@@ -86,6 +86,8 @@ export interface BgpConfig {
   /** ... and these exact prefixes (e.g. '0.0.0.0/0' from the ToR). */
   readonly importAllow: readonly string[];
   readonly policies: Readonly<Record<string, PolicyDef>>;
+  /** Push a synthetic table through the receive path once per process at start (see warmup.ts). */
+  readonly warmUp: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -228,7 +230,7 @@ export function parseBgpConfig(input: unknown, root = 'bgp'): BgpConfig {
   const o = obj(input, root);
   known(o, root, [
     'routerId', 'asn', 'listen', 'holdTime', 'connectRetry', 'gracefulRestart', 'maxPaths', 'multipathRelax', 'clusterId',
-    'peers', 'listenRanges', 'advertise', 'importPools', 'importAllow', 'policies',
+    'peers', 'listenRanges', 'advertise', 'importPools', 'importAllow', 'policies', 'warmUp',
   ]);
   const routerId = ipv4(o.routerId, `${root}.routerId`);
   if (routerId === '0.0.0.0') fail(`${root}.routerId`, 'must not be 0.0.0.0 (RFC 6286 §2.2)');
@@ -332,5 +334,6 @@ export function parseBgpConfig(input: unknown, root = 'bgp'): BgpConfig {
     importPools: prefixes(o.importPools, `${root}.importPools`),
     importAllow: prefixes(o.importAllow, `${root}.importAllow`),
     policies,
+    warmUp: bool(o.warmUp, `${root}.warmUp`, true),
   };
 }

@@ -9,15 +9,19 @@ import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { logger, type Logger } from '../lib/log.js';
 import { BgpError, BgpErrorCode } from './errors.js';
 import type { BgpConfig, ListenRange, PeerConfig } from './config.js';
-import { Rib, type FibChange, type NextHop } from './rib/rib.js';
+import { Rib, type FibBatch, type FibChange, type NextHop } from './rib/rib.js';
 import { compilePolicy, type CompiledPolicy, type PolicyDef } from './rib/policy.js';
 import { formatKey, parsePrefix, prefixContains, type PrefixKey } from './rib/prefix.js';
 import { asPathText, type Attrs } from './rib/attrs.js';
 import { PeerSession, type FlapRecord, type LastError, type LocalSettings } from './session/peer.js';
 import { peerMetrics } from './metrics.js';
 import { State } from './fsm/table.js';
-import { communityToString, largeCommunityToString, openCapabilities, type Capability } from './wire/index.js';
+import { buildOpen, communityToString, largeCommunityToString, negotiate, openCapabilities, type Capability, type OpenMessage } from './wire/index.js';
 import { listenTcp, nativeAvailable, setMinTtl, setTcpMd5, socketAddresses } from '../routes/netlink/index.js';
+import { warmUpOnce } from './warmup.js';
+import { parseBgpConfig } from './config.js';
+import { localCapabilities } from './session/capabilities.js';
+import { sessionRibInfo, type RibPeerInfo } from './session/rib-info.js';
 
 export interface SpeakerDeps {
   readonly log?: Logger;
@@ -27,6 +31,11 @@ export interface SpeakerDeps {
   readonly netns?: string;
   /** Seconds between our Router Advertisements on unnumbered peers' interfaces (default 10). */
   readonly raIntervalS?: number;
+  /**
+   * The FIB side of the warm-up (warmup.ts): gets the scratch RIB's batches as the real FIB listener
+   * would, and must not touch the kernel (uplinkd/bgp-bridge.ts fibWarmUp: a dry-run reconciler).
+   */
+  readonly warmUpFib?: (batch: FibBatch) => Promise<void>;
 }
 
 export interface NeighborStatus {
@@ -89,6 +98,7 @@ export class BgpSpeaker {
   private restarting: boolean;
   private readonly netns: string | undefined;
   private readonly raIntervalS: number | undefined;
+  private readonly warmUpFib: SpeakerDeps['warmUpFib'];
   private deferralTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly deferralListeners: (() => void)[] = [];
 
@@ -98,6 +108,7 @@ export class BgpSpeaker {
     this.restarting = deps.restarting ?? false;
     this.netns = deps.netns;
     this.raIntervalS = deps.raIntervalS;
+    this.warmUpFib = deps.warmUpFib;
     this.rib = new Rib(this.ribOptions());
     peerMetrics.useRib(this.rib);
     this.policies = compileAll(cfg.policies);
@@ -132,6 +143,14 @@ export class BgpSpeaker {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    if (this.cfg.warmUp) {
+      await warmUpOnce({
+        rib: this.ribOptions(),
+        peerInfo: (name, address) => this.syntheticPeerInfo(name, address),
+        importPools: this.cfg.importPools,
+        ...(this.warmUpFib ? { fib: this.warmUpFib } : {}),
+      });
+    }
     if (this.restarting) this.beginDeferral();
     this.applyLocal();
     if (this.cfg.listen) await this.listen(this.cfg.listen);
@@ -296,6 +315,17 @@ export class BgpSpeaker {
       }
     }
     return p;
+  }
+
+  /** What the RIB would see of an established eBGP peer with default settings (the warm-up's peers). */
+  private syntheticPeerInfo(name: string, address: string): RibPeerInfo {
+    const [pc] = parseBgpConfig({ routerId: this.cfg.routerId, asn: this.cfg.asn, peers: [{ name, address, asn: 64600, families: ['ipv4'] }] }).peers;
+    const local = this.cfg.asn;
+    const open = (asn: number, bgpId: string): OpenMessage =>
+      buildOpen({ asn, holdTime: 90, bgpId, capabilities: localCapabilities(pc!, { asn, restartTimeS: 120, restarting: false }) });
+    const ctx = negotiate(open(local, this.cfg.routerId), open(64600, address));
+    const view = { localAs: local, remoteAs: 64600, remoteAddress: address, localAddress: '192.0.2.254', routerId: address, ctx };
+    return { ...sessionRibInfo(pc!, view), ...this.policyFor(pc!) };
   }
 
   private policyFor(pc: PeerConfig): { importPolicy?: CompiledPolicy; exportPolicy?: CompiledPolicy } {

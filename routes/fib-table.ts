@@ -323,23 +323,7 @@ export class FibTable {
       if (s >= 0) {
         const sid = this.sourceId(source);
         const cur = sl.src[s]!;
-        if (cur === 0 || cur === sid) {
-          const wasStale = this.isStale(s);
-          const before = sl.want[s]!;
-          if (cur === 0) {
-            this.desired++;
-            sl.src[s] = sid;
-          }
-          if (before !== t) {
-            this.templates.ref(t);
-            sl.want[s] = t;
-            if (before >= 0) this.templates.unref(before);
-            this.markDirty(s);
-          }
-          sl.flags[s]! &= ~SlotFlag.Withdrawn;
-          this.stale += Number(this.isStale(s)) - Number(wasStale);
-          return;
-        }
+        if (cur === 0 || cur === sid) return this.setWant(s, sid, t);
         e = this.promote(s);
       } else {
         e = this.addEntry(key);
@@ -357,9 +341,16 @@ export class FibTable {
     const sid = this.sourceId(source);
     const cur = sl.src[s]!;
     if (cur !== 0 && cur !== sid) return this.claimPrefix(formatV4Num(k), source, t);
+    this.setWant(s, sid, t);
+  }
+
+  /** Slot `s`, free or already `sid`'s, is claimed by `sid` with template `t`. */
+  private setWant(s: number, sid: number, t: number): void {
+    const sl = this.slots;
+    // Once converged nothing is stale (isStale): no need to ask per prefix.
     const wasStale = this.converged ? false : this.isStale(s);
     const before = sl.want[s]!;
-    if (cur === 0) {
+    if (sl.src[s] === 0) {
       this.desired++;
       sl.src[s] = sid;
     }

@@ -196,10 +196,19 @@ export class PrefixSlots {
     const len = Math.floor(k / TWO32);
     const a = (k - len * TWO32) | 0;
     const s = this.freeList.pop() ?? this.grow();
+    this.indexV4(s, a, len);
+    return this.reset(s, SlotFlag.Live);
+  }
+
+  private indexV4(s: number, a: number, len: number): void {
     this.addr[s] = a;
     this.len[s] = len;
     (this.v4[len] ??= new IntMap()).set(a, s);
-    this.flags[s] = SlotFlag.Live;
+  }
+
+  /** A new slot's columns: unclaimed, nothing wanted, nothing in the kernel. */
+  private reset(s: number, flags: number): number {
+    this.flags[s] = flags;
     this.src[s] = 0;
     this.want[s] = -1;
     this.have[s] = -1;
@@ -227,22 +236,12 @@ export class PrefixSlots {
     const slash = key.indexOf('/');
     const a = parseV4(key, 0, slash);
     if (a >= 0) {
-      const len = lenOf(key, slash);
-      this.addr[s] = a | 0;
-      this.len[s] = len;
-      (this.v4[len] ??= new IntMap()).set(a | 0, s);
-      this.flags[s] = SlotFlag.Live;
-    } else {
-      this.v6.set(key, s);
-      this.v6Keys.set(s, key);
-      this.flags[s] = SlotFlag.Live | SlotFlag.V6;
+      this.indexV4(s, a | 0, lenOf(key, slash));
+      return this.reset(s, SlotFlag.Live);
     }
-    this.src[s] = 0;
-    this.want[s] = -1;
-    this.have[s] = -1;
-    this.inflight[s] = 0;
-    this.live++;
-    return s;
+    this.v6.set(key, s);
+    this.v6Keys.set(s, key);
+    return this.reset(s, SlotFlag.Live | SlotFlag.V6);
   }
 
   keyOf(s: number): string {

@@ -131,3 +131,26 @@ it('restart: prefix routes of the previous run are adopted as stale, re-claimed 
     await second.stop();
   }
 });
+
+it('dry run (the agent warm-up): every batch is encoded and acked, the kernel table and the agent metrics are never touched', async () => {
+  const rec = fib.reconciler({ dryRun: true, resyncIntervalMs: 0 });
+  const { register } = await import('prom-client');
+  const metrics = async (): Promise<string> =>
+    (await register.metrics()).split('\n').filter((l) => l.startsWith('uplink_routes_')).join('\n');
+  const before = await metrics();
+  await rec.start();
+  try {
+    const u: [string, string][] = [];
+    for (let i = 0; i < 5000; i++) u.push([`${pfx(i)}/32`, '10.8.1.2']);
+    await rec.applyPrefixes('rib', delta4(u));
+    await rec.applyPrefixes('rib', delta([['fd00:71::/64', 'fd00:8::2']]));
+    expect(rec.status()).toMatchObject({ desired: 5001, installed: 5001 });
+    await rec.applyPrefixes('rib', delta4([], u.map(([d]) => d)));
+    expect(rec.status()).toMatchObject({ desired: 1, installed: 1 });
+    expect(kernel().size).toBe(0);
+    expect(fib.ours('-6').size).toBe(0);
+    expect(await metrics()).toBe(before);
+  } finally {
+    await rec.stop();
+  }
+});

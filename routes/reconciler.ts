@@ -43,6 +43,11 @@ export interface ReconcilerOptions {
   retryMs?: number;
   /** Single-writer election; without one this instance always writes. */
   elector?: LeaderElector;
+  /**
+   * No kernel: batches are encoded and acked as if applied (NetlinkHandle dryRun); no dump, watcher or
+   * timers. For the agent's JIT warm-up (uplinkd/bgp-bridge.ts fibWarmUp) and nothing else.
+   */
+  dryRun?: boolean;
 }
 
 export const SyncKind = { Full: 'full', Incremental: 'incremental', Repair: 'repair' } as const;
@@ -83,7 +88,7 @@ const MAX_BATCH = 4 * MAX_CHUNK;
 export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   private readonly log = logger('routes.reconciler');
   private readonly protocol: number;
-  private readonly opts: Required<Omit<ReconcilerOptions, 'elector' | 'netns'>>;
+  private readonly opts: Required<Omit<ReconcilerOptions, 'elector' | 'netns' | 'dryRun'>>;
   private handle: NetlinkHandle | undefined;
   private watcher: RouteWatcher | undefined;
   /** Everything per route key: claims by source, what the kernel has, flags; counters. */
@@ -136,6 +141,11 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   /** Opens the socket and the watcher; adopts existing routes of ours as stale; first full sync. */
   async start(): Promise<void> {
     if (this.started) return;
+    if (this.options.dryRun) {
+      this.handle = new NetlinkHandle(this.options.netns, { dryRun: true });
+      this.started = true;
+      return;
+    }
     this.handle = new NetlinkHandle(this.options.netns);
     // Watch before the first dump so a change between dump and apply is not missed.
     // Our own changes are known from their acks; only other writers' changes are events.
@@ -297,7 +307,8 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
 
   private kick(): Promise<void> {
     if (!this.canWrite) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.waiters.push({ since: performance.now(), resolve }));
+    // A dry run's waiters are not timed: the warm-up must not show in the agent's latency histogram.
+    const done = new Promise<void>((resolve) => this.waiters.push({ since: this.options.dryRun ? -1 : performance.now(), resolve }));
     this.request(SyncKind.Incremental);
     return done;
   }
@@ -489,7 +500,7 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
       waiters = [];
       this.request(SyncKind.Incremental);
     }
-    syncsTotal.inc({ kind: SyncKind.Incremental });
+    if (!this.options.dryRun) syncsTotal.inc({ kind: SyncKind.Incremental });
     if (!ops.n) {
       this.finish(SyncKind.Incremental, t0, 0, 0, 0);
       return settle(waiters);
@@ -621,6 +632,8 @@ export class FibReconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   private finish(kind: SyncKind, t0: number, replaced: number, deleted: number, failed: number): void {
+    // The metrics and the log are the agent's (one kernel FIB): a dry run (the warm-up) stays out of both.
+    if (this.options.dryRun) return void this.emit('synced', { kind, replaced, deleted, failed, stale: this.table.stale, durationMs: performance.now() - t0 });
     this.updateGauges();
     const result: SyncResult = { kind, replaced, deleted, failed, stale: this.table.stale, durationMs: performance.now() - t0 };
     if (replaced + deleted + failed > 0 || kind !== SyncKind.Incremental) this.log.info(result, 'fib sync');
@@ -715,7 +728,7 @@ class Ops {
 function settle(waiters: Waiter[]): void {
   const now = performance.now();
   for (const w of waiters) {
-    applySeconds.observe((now - w.since) / 1000);
+    if (w.since >= 0) applySeconds.observe((now - w.since) / 1000);
     w.resolve();
   }
 }

@@ -30,9 +30,13 @@ export class KeyList {
     for (let i = 0; i < this.n4; i++) out[Math.floor(v4[i]! / 4294967296)]!++;
   }
 
-  forEach(cb: (key: PrefixKey) => void): void {
-    for (let i = 0; i < this.n4; i++) cb(this.v4[i]!);
-    for (const k of this.v6) cb(k);
+  /** IPv4 keys, then IPv6: index with `at` below `length` (a loop without a callback per key). */
+  get length(): number {
+    return this.n4 + this.v6.length;
+  }
+
+  at(i: number): PrefixKey {
+    return i < this.n4 ? this.v4[i]! : this.v6[i - this.n4]!;
   }
 }
 

@@ -398,24 +398,9 @@ export class Rib {
     const wantFib = this.fibListeners.length > 0 || this.fibBatchListeners.length > 0;
     const exporting = this.peerList.filter((p) => p.established);
     this.reserveLoc(dirty);
-    dirty.forEach((key) => {
-      const next = this.select(key);
-      // One hash probe for the read and the write: set and delete return what was there.
-      const prev = next === undefined ? this.loc.delete(key) : this.loc.set(key, next);
-      if (next === prev) {
-        if (next !== undefined) this.releasePathSet(next); // select() took a reference
-        return;
-      }
-      const prevSet = prev !== undefined ? this.pathSets.get(prev) : undefined;
-      const nextSet = next !== undefined ? this.pathSets.get(next) : undefined;
-      if (wantFib) {
-        const prevFib = prevSet && prevSet.paths[0]!.peer !== LOCAL_PEER ? prevSet.nextHops : null;
-        const nextFib = nextSet && nextSet.paths[0]!.peer !== LOCAL_PEER ? nextSet.nextHops : null;
-        if (nextFib || prevFib) fib.push(key, nextFib);
-      }
-      if (prev !== undefined) this.releasePathSet(prev);
-      for (let i = 0; i < exporting.length; i++) this.exportOne(exporting[i]!, key, nextSet);
-    });
+    // A plain loop calling a method: a closure made per pass would be a new call target for the
+    // optimized loop each time (V8 deoptimizes on "wrong call target").
+    for (let i = 0, n = dirty.length; i < n; i++) this.decideOne(dirty.at(i), wantFib, exporting);
     if (fib.size) {
       const batch = fib.take();
       for (const l of this.fibBatchListeners) l(batch);
@@ -425,6 +410,27 @@ export class Rib {
       }
     }
     for (const p of exporting) sendPending(p, this.attrs, this.emitOutbound);
+  }
+
+  /** The decision for one dirty prefix: Loc-RIB, FIB batch, Adj-RIB-Out of every established peer. */
+  private decideOne(key: PrefixKey, wantFib: boolean, exporting: PeerState[]): void {
+    const fib = this.fibOut;
+    const next = this.select(key);
+    // One hash probe for the read and the write: set and delete return what was there.
+    const prev = next === undefined ? this.loc.delete(key) : this.loc.set(key, next);
+    if (next === prev) {
+      if (next !== undefined) this.releasePathSet(next); // select() took a reference
+      return;
+    }
+    const prevSet = prev !== undefined ? this.pathSets.get(prev) : undefined;
+    const nextSet = next !== undefined ? this.pathSets.get(next) : undefined;
+    if (wantFib) {
+      const prevFib = prevSet && prevSet.paths[0]!.peer !== LOCAL_PEER ? prevSet.nextHops : null;
+      const nextFib = nextSet && nextSet.paths[0]!.peer !== LOCAL_PEER ? nextSet.nextHops : null;
+      if (nextFib || prevFib) fib.push(key, nextFib);
+    }
+    if (prev !== undefined) this.releasePathSet(prev);
+    for (let i = 0; i < exporting.length; i++) this.exportOne(exporting[i]!, key, nextSet);
   }
 
   /**

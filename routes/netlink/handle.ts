@@ -46,8 +46,19 @@ export class NetlinkHandle {
   /** Large encode buffers whose requests the addon has copied (see callTransact). */
   private readonly bufPool: Buffer[] = [];
 
-  /** Use `netlink(path)`: one handle (one socket) per namespace. */
-  constructor(readonly netns: string | undefined) {
+  /**
+   * Use `netlink(path)`: one handle (one socket) per namespace. `dryRun`: no socket; route batches are
+   * encoded in full and acked as if the kernel took them, anything else fails (the FIB warm-up:
+   * reconciler.ts `dryRun`).
+   */
+  constructor(
+    readonly netns: string | undefined,
+    private readonly opts: { readonly dryRun?: boolean } = {},
+  ) {
+    if (opts.dryRun) {
+      this.fd = -1;
+      return;
+    }
     try {
       this.fd = native().nlOpen(netns ?? null, 0, RCVBUF);
     } catch (err) {
@@ -117,6 +128,11 @@ export class NetlinkHandle {
   }
 
   private async callTransact(operation: string, w: NlWriter, firstSeq: number): Promise<BatchFailure[]> {
+    if (this.opts.dryRun) {
+      w.finish();
+      if (operation !== 'route batch') throw new NetlinkError(NetlinkErrorCode.Closed, operation, { detail: 'dry-run handle' });
+      return [];
+    }
     let raw;
     try {
       const p = native().nlTransact(this.fd, w.finish(), w.count, firstSeq);
@@ -159,6 +175,7 @@ export class NetlinkHandle {
         build(w, seq);
         let res;
         try {
+          if (this.opts.dryRun) throw new NetlinkError(NetlinkErrorCode.Closed, operation, { detail: 'dry-run handle' });
           res = await native().nlDump(this.fd, w.finish(), seq);
         } catch (err) {
           const e = err as { errno?: number; syscall?: string };
@@ -438,7 +455,7 @@ export class NetlinkHandle {
     await this.tail;
     if (this.closed) return;
     this.closed = true;
-    native().nlClose(this.fd);
+    if (this.fd >= 0) native().nlClose(this.fd);
   }
 }
 
