@@ -11,6 +11,9 @@ export interface ExportContext {
   readonly defaultLocalPref: number;
 }
 
+/** IPv6 link-local (fe80::/10): meaningful only on the link it was learned on (RFC 4291 §2.5.6). */
+const isLinkLocal = (a: string): boolean => /^fe[89ab][0-9a-f]:/i.test(a);
+
 /** `src` is the peer the best path came from, null for a locally originated route. */
 export function exportRoute(ctx: ExportContext, to: RibPeerInfo, src: RibPeerInfo | null, key: PrefixKey, a: Attrs): Attrs | null {
   // Safe default: without an export policy only our own prefixes leave (no accidental transit).
@@ -44,7 +47,15 @@ export function exportRoute(ctx: ExportContext, to: RibPeerInfo, src: RibPeerInf
     };
   } else {
     const reflect = src !== null && !src.ebgp;
-    const nhSelf = src === null || (to.nextHopSelf && !reflect) || !a.nextHop;
+    // A link-local in the global field (an unnumbered peer, e.g. FRR, sends its link-local in both
+    // fields) is no global next hop: like none at all, it is replaced by ours. So is an IPv6 next hop
+    // of an IPv4 route for a peer without extended next hop (RFC 8950 §4): it cannot be encoded.
+    const nhSelf =
+      src === null ||
+      (to.nextHopSelf && !reflect) ||
+      !a.nextHop ||
+      isLinkLocal(a.nextHop) ||
+      (fam === 'ipv4' && !to.extendedNextHop && a.nextHop.includes(':'));
     // RFC 2545 §3: a link-local next hop goes only to a peer sharing a subnet with the global one. A
     // next hop passed on unchanged was learned on another link (or one we cannot tell): the source's
     // link-local would be installed on the wrong interface there, so only the global address goes.
@@ -58,6 +69,11 @@ export function exportRoute(ctx: ExportContext, to: RibPeerInfo, src: RibPeerInf
       ...(reflect ? { originatorId: a.originatorId ?? src.routerId, clusterList: [ctx.clusterId, ...(a.clusterList ?? [])] } : {}),
     };
   }
+  // No next hop the peer can take (RFC 4271 §5.1.3; RFC 8950 §4: an IPv6 one on an IPv4 route needs
+  // extended next hop; e.g. IPv4 over an IPv6 session without `nextHopIpv4`): not sent, instead of an
+  // UPDATE the encoder has to refuse. A link-local alone (empty global) is an unnumbered session's.
+  const nh = out.nextHop || out.nextHopLocal;
+  if (!nh || (fam === 'ipv4' && nh.includes(':') && !to.extendedNextHop)) return null;
   const r = evaluate(to.exportPolicy, key, out);
   return r.accept ? r.attrs : null;
 }

@@ -22,6 +22,8 @@ export interface RibPeerInfo {
   /** Our address on the session, per family: the next hop we advertise (next-hop-self). */
   readonly localNextHop: { readonly ipv4?: string; readonly ipv6?: string; readonly ipv6LinkLocal?: string };
   readonly nextHopSelf: boolean;
+  /** RFC 8950 negotiated for IPv4 unicast: the peer takes IPv4 routes with IPv6 next hops. */
+  readonly extendedNextHop?: boolean;
   /** Unnumbered peers: the interface the session runs over, where its link-local next hops live. */
   readonly interface?: string;
   /** RFC 4271 §9.2.1.1 MinRouteAdvertisementInterval for announcements to this peer; 0 = per turn. */

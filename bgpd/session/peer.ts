@@ -363,7 +363,16 @@ export class PeerSession implements FsmHost {
     const markers = this.refresh.takeMarkers();
     // RFC 7313 §4: Beginning- and End-of-Route-Refresh around a re-advertisement we were asked for.
     for (const m of markers) this.send(encodeMessage(routeRefreshMessage(m.afi, m.safi, RefreshSubtype.BeginningOfRouteRefresh), this.ctx));
-    const msgs = encodeBatch(batch, this.ctx, this.families);
+    let msgs: Uint8Array[];
+    try {
+      msgs = encodeBatch(batch, this.ctx, this.families);
+    } catch (err) {
+      // As on receive: a bug costs this session, never the daemon. Reset after the RIB's pass (this
+      // runs inside it); the next Established sends the whole table again.
+      this.deps.log.error({ peer: this.name, err: (err as Error).stack }, 'internal error encoding UPDATEs: session reset');
+      setImmediate(() => this.fsm.fire(Event.AutomaticStop, { code: ErrorCode.Cease, subcode: CeaseSubcode.OutOfResources, data: new Uint8Array(0) }));
+      return;
+    }
     for (const m of msgs) {
       this.counters.updatesOut++;
       this.send(m);

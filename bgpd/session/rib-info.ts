@@ -1,6 +1,6 @@
 // How the Rib sees one session: identity, eBGP/iBGP, our next hops towards the peer and the add-path
 // send families. Recomputed whenever an address, the peer's OPEN or the negotiated context changes.
-import { Safi, familyKey, type WireContext } from '../wire/index.js';
+import { Afi, Safi, familyKey, type WireContext } from '../wire/index.js';
 import type { PeerConfig } from '../config.js';
 import type { Rib } from '../rib/rib.js';
 import { FAMILY_AFI } from './capabilities.js';
@@ -40,6 +40,7 @@ export function sessionRibInfo(cfg: PeerConfig, s: SessionView): RibPeerInfo {
       ...(v6 && isLinkLocal(v6) ? { ipv6LinkLocal: v6.split('%')[0]! } : {}),
     },
     nextHopSelf: cfg.nextHopSelf,
+    extendedNextHop: s.ctx.extendedNextHop.has(familyKey(Afi.Ipv4, Safi.Unicast)),
     ...(cfg.interface ? { interface: cfg.interface } : {}),
     mraiMs: cfg.mraiS * 1000,
     // RFC 7911 §4: we send several paths only where we offered Send and the peer Receive.

@@ -41,8 +41,11 @@ export function nsPair(cleanup: Cleanup, prefix: string, opts: { ipv6?: boolean 
 }
 
 export interface FrrNeighborSpec {
+  /** The neighbour's address, or with `interface` the interface name of an unnumbered neighbour. */
   readonly address: string;
   readonly asn: number;
+  /** BGP unnumbered: `neighbor IF interface remote-as ASN` (FRR learns the peer's link-local from RAs). */
+  readonly interface?: boolean;
   /** `neighbor ADDR ...` lines in the router block, e.g. `password k`. */
   readonly lines?: readonly string[];
   /** `neighbor ADDR ...` lines in the IPv4 unicast block, e.g. `route-reflector-client`. */
@@ -69,7 +72,7 @@ export function frrConf(s: FrrConfSpec): string {
   lines.push(' no bgp ebgp-requires-policy', ' no bgp network import-check', ' no bgp default ipv4-unicast');
   for (const g of s.global ?? []) lines.push(` ${g}`);
   for (const n of s.neighbors) {
-    lines.push(` neighbor ${n.address} remote-as ${n.asn}`);
+    lines.push(` neighbor ${n.address}${n.interface ? ' interface' : ''} remote-as ${n.asn}`);
     for (const l of n.lines ?? []) lines.push(` neighbor ${n.address} ${l}`);
   }
   lines.push(' address-family ipv4 unicast');

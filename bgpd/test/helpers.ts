@@ -17,7 +17,7 @@ export function capturingLog(level = 'info'): { log: Logger; records: Record<str
 export function startSpeaker(
   ns: Netns,
   yamlLike: Record<string, unknown>,
-  opts: { restarting?: boolean; log?: Logger } = {},
+  opts: { restarting?: boolean; log?: Logger; raIntervalS?: number } = {},
 ): { speaker: BgpSpeaker; fib: Map<string, FibChange> } {
   const cfg = parseBgpConfig({ connectRetry: 2, ...yamlLike });
   let log = opts.log;
@@ -25,7 +25,12 @@ export function startSpeaker(
     log = logger('bgpd-test');
     log.level = process.env.UPLINK_LOG_LEVEL ?? 'warn';
   }
-  const speaker = new BgpSpeaker(cfg, { netns: ns.path, log, ...(opts.restarting ? { restarting: true } : {}) });
+  const speaker = new BgpSpeaker(cfg, {
+    netns: ns.path,
+    log,
+    ...(opts.restarting ? { restarting: true } : {}),
+    ...(opts.raIntervalS ? { raIntervalS: opts.raIntervalS } : {}),
+  });
   const fib = new Map<string, FibChange>();
   speaker.onRoutes((changes) => {
     for (const c of changes) {
@@ -45,4 +50,15 @@ export async function waitEstablished(speaker: BgpSpeaker, name: string, timeout
 
 export async function waitUntil(what: string, probe: () => boolean, timeoutMs = 20_000, describe?: () => string): Promise<void> {
   await waitFor(what, () => (probe() ? true : undefined), { timeoutMs, ...(describe ? { describe } : {}) });
+}
+
+/** The usable (not tentative) IPv6 link-local address of `dev` in `ns`, once the kernel has one. */
+export async function linkLocalOf(ns: Netns, dev: string): Promise<string> {
+  let ll: string | undefined;
+  await waitUntil(`${ns.name} ${dev} has a link-local`, () => {
+    const j = ns.ipJson<{ addr_info: { local: string; scope: string; tentative?: boolean }[] }[]>('-6', 'addr', 'show', 'dev', dev);
+    ll = j[0]?.addr_info.find((a) => a.scope === 'link' && !a.tentative)?.local;
+    return ll !== undefined;
+  }, 10_000);
+  return ll!;
 }

@@ -1,10 +1,11 @@
-// Interop with a real FRR bgpd in a network namespace: eBGP over IPv4 and IPv6, prefixes exchanged
-// both ways and checked on both sides (FRR's JSON `show` output and our RIB / FIB change stream).
+// Interop with a real FRR bgpd in a network namespace: eBGP over IPv4 and IPv6, and iBGP over IPv6,
+// prefixes exchanged both ways and checked on both sides (FRR's JSON `show` output and kernel, our RIB
+// / FIB change stream); over iBGP, LOCAL_PREF carried both ways.
 import { describe, expect, it } from 'vitest';
 import { isRoot } from '../../test/harness/netns.js';
 import { startFrr, type FrrPeer } from '../../test/harness/peers/frr.js';
 import { startSpeaker, waitEstablished, waitUntil } from './helpers.js';
-import { cleanupAfterEach, nsPair } from './frr-session.js';
+import { cleanupAfterEach, frrConf, frrSession, nsPair } from './frr-session.js';
 import type { BgpSpeaker } from '../speaker.js';
 
 const FRR_CONF = `
@@ -83,6 +84,62 @@ describe.skipIf(!isRoot)('interop: FRR eBGP', () => {
     // The unaffected sessions stayed up through the reload.
     expect(speaker.neighbor('frr4').flaps).toHaveLength(0);
     expect(speaker.neighbor('frr6').flaps).toHaveLength(0);
+  });
+});
+
+describe.skipIf(!isRoot)('interop: FRR iBGP over IPv6', () => {
+  const cleanup = cleanupAfterEach();
+
+  it('one IPv6 session in AS 65000: routes both ways, LOCAL_PREF carried both ways, installed on FRR', async () => {
+    const { us, them } = nsPair(cleanup, 'ulb', { ipv6: true });
+    // FRR's default LOCAL_PREF (300) goes on what it originates and sends over iBGP.
+    const config = frrConf({ asn: 65000, routerId: '10.0.0.2', global: ['bgp default local-preference 300'], neighbors: [{ address: 'fd00::1', asn: 65000 }], networks6: ['2001:db8:1::/48'] });
+    const { frr, speaker, fib } = await frrSession(cleanup, {
+      us,
+      them,
+      config,
+      peer: 'frr6',
+      frrSees: 'fd00::1',
+      ours: {
+        routerId: '10.0.0.1',
+        asn: 65000,
+        advertise: ['fd00:244:1::/64', 'fd00:244:2::/64'],
+        importPools: ['2001:db8::/32'],
+        // Ours leave with LOCAL_PREF 250 for the first, the default (100) for the second.
+        policies: { lp: { terms: [{ match: { prefixList: [{ prefix: 'fd00:244:1::/64' }] }, action: 'accept', set: { localPref: 250 } }], default: 'accept' } },
+        peers: [{ name: 'frr6', address: 'fd00::2', asn: 65000, families: ['ipv6'], exportPolicy: 'lp' }],
+      },
+    });
+    const n = speaker.neighbor('frr6');
+    expect(n.capabilities.received.some((c) => c.startsWith('four-octet-as 65000'))).toBe(true);
+
+    // Ours on FRR: internal, empty AS path, next hop our global address, LOCAL_PREF as we sent it.
+    type R = { valid?: boolean; bestpath?: boolean; pathFrom?: string; path: string; locPrf?: number; nexthops: { ip: string; scope?: string }[] };
+    const v6 = (): Record<string, R[]> => frr.vtyshJson<{ routes?: Record<string, R[]> }>('show bgp ipv6 unicast json').routes ?? {};
+    await waitUntil('FRR has both our IPv6 prefixes', () => Boolean(v6()['fd00:244:1::/64'] && v6()['fd00:244:2::/64']), 20_000, () => frr.vtysh('show bgp ipv6 unicast'));
+    for (const [p, lp] of [['fd00:244:1::/64', 250], ['fd00:244:2::/64', 100]] as const) {
+      const r = v6()[p]![0]!;
+      expect({ p, valid: r.valid, best: r.bestpath, from: r.pathFrom, path: r.path, locPrf: r.locPrf, nh: r.nexthops[0]?.ip }).toEqual({ p, valid: true, best: true, from: 'internal', path: '', locPrf: lp, nh: 'fd00::1' });
+    }
+    // FRR's own default here is 300: a path without LOCAL_PREF on the wire would show 300, not 100.
+    const detail = frr.vtyshJson<{ paths: { locPrf?: number; peer?: { type?: string } }[] }>('show bgp ipv6 unicast fd00:244:2::/64 json');
+    expect(detail.paths[0]).toMatchObject({ locPrf: 100, peer: { type: 'internal' } });
+    await waitUntil('FRR installed ours in its kernel', () => them.ip('-6', 'route', 'show', 'fd00:244:1::/64').includes('via fd00::1'), 20_000, () => them.ip('-6', 'route'));
+
+    // Theirs in ours: AS path empty (iBGP), LOCAL_PREF 300 from FRR, next hop FRR's global address.
+    await waitUntil('we have FRR IPv6 prefix', () => fib.has('2001:db8:1::/48'), 20_000, () => JSON.stringify(speaker.routes()));
+    expect(fib.get('2001:db8:1::/48')!.nextHops).toEqual([{ address: 'fd00::2' }]);
+    expect(speaker.routes('2001:db8:1::/48')[0]!.paths[0]).toMatchObject({ peer: 'frr6', asPath: '', localPref: 300, nextHop: 'fd00::2', best: true });
+    // FRR reflects nothing back over iBGP: only its own prefix arrived.
+    expect(speaker.ribIn('frr6', 'pre').map((e) => e.prefix)).toEqual(['2001:db8:1::/48']);
+
+    // Withdrawal both ways.
+    frr.configure(['router bgp 65000', 'address-family ipv6 unicast', 'no network 2001:db8:1::/48']);
+    await waitUntil('FRR withdrawal reaches us', () => !fib.has('2001:db8:1::/48'));
+    await speaker.reconfigure({ ...currentCfg(speaker), advertise: ['fd00:244:1::/64'] });
+    await waitUntil('FRR drops our second prefix', () => !v6()['fd00:244:2::/64'], 20_000, () => frr.vtysh('show bgp ipv6 unicast'));
+    expect(v6()['fd00:244:1::/64']).toBeDefined();
+    expect(speaker.neighbor('frr6').flaps).toEqual([]);
   });
 });
 

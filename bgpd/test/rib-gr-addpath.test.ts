@@ -1,6 +1,7 @@
 // Rib-level checks (no sockets) for this package's RFC 4724 / RFC 7911 / RFC 2545 behaviour: selection
 // deferral holds every output, add-path peers get one Path Identifier per selected path and withdrawals
-// by identifier, and link-local next hops carry the session's interface.
+// by identifier, link-local next hops carry the session's interface, and what an iBGP peer is sent as
+// next hop (never a link-local from another link, an IPv6 one for IPv4 only with extended next hop).
 import { describe, expect, it } from 'vitest';
 import { Rib, type FibChange, type OutboundBatch, type RibPeerInfo } from '../rib/rib.js';
 import { parsePrefix, formatKey, type PrefixKey } from '../rib/prefix.js';
@@ -120,5 +121,53 @@ describe('Rib: link-local next hops (RFC 2545 §3)', () => {
     expect(sent(ib)).toEqual([{ nextHop: 'fd01::2', nextHopLocal: undefined }]);
     // Next-hop-self: our own global and link-local (we share the link with that peer).
     expect(sent(nhs)).toEqual([{ nextHop: 'fd00::1', nextHopLocal: 'fe80::5' }]);
+  });
+
+  it('a link-local in the global field (unnumbered peers) never goes to an iBGP peer: next hop self', () => {
+    const { rib, out } = setup();
+    const un = rib.addPeer(info({ name: 'un', address: 'fe80::2', interface: 'eth1', localNextHop: { ipv6LinkLocal: 'fe80::1' } }));
+    const ib = rib.addPeer(info({ name: 'ib', address: 'fd00::2', routerId: '2.2.2.2', remoteAs: 65000, ebgp: false, exportPolicy: acceptAll, localNextHop: { ipv6: 'fd00::1' } }));
+    rib.peerUp(ib, ['ipv6']);
+    rib.flush();
+    out.clear();
+    // FRR's unnumbered session: its link-local in both fields of MP_REACH.
+    rib.announce(un, { origin: 0, asPath: seq(65011), nextHop: 'fe80::2', nextHopLocal: 'fe80::2' }, keys('2001:db8:99::/48'));
+    rib.flush();
+    const sent = out.get(ib)!.flatMap((b) => [...b.announce.keys()]).map((a) => ({ nextHop: a.nextHop, nextHopLocal: a.nextHopLocal }));
+    expect(sent).toEqual([{ nextHop: 'fd00::1', nextHopLocal: undefined }]);
+  });
+
+  it('an IPv4 route with an IPv6 next hop (RFC 8950) goes unchanged only to an iBGP peer with extended next hop', () => {
+    const { rib, out } = setup();
+    const up = rib.addPeer(info({ name: 'up', address: 'fd01::2', localNextHop: { ipv6: 'fd01::1' } }));
+    const ibgp = { remoteAs: 65000, ebgp: false, exportPolicy: acceptAll };
+    const plain = rib.addPeer(info({ name: 'plain', address: '10.0.0.2', routerId: '2.2.2.2', ...ibgp, localNextHop: { ipv4: '10.0.0.1' } }));
+    const enhe = rib.addPeer(info({ name: 'enhe', address: 'fd00::3', routerId: '3.3.3.3', ...ibgp, localNextHop: { ipv6: 'fd00::1' }, extendedNextHop: true }));
+    rib.peerUp(plain, ['ipv4']);
+    rib.peerUp(enhe, ['ipv4']);
+    rib.flush();
+    out.clear();
+    rib.announce(up, { origin: 0, asPath: seq(65011), nextHop: 'fd01::2', nextHopLocal: 'fe80::2' }, keys('198.51.100.0/24'));
+    rib.flush();
+    const sent = (id: number) => out.get(id)!.flatMap((b) => [...b.announce.keys()]).map((a) => a.nextHop);
+    expect(sent(plain)).toEqual(['10.0.0.1']);
+    expect(sent(enhe)).toEqual(['fd01::2']);
+  });
+
+  it('IPv4 over an IPv6-only session: sent with our IPv6 next hop only with extended next hop, otherwise not at all (never an UPDATE the encoder refuses)', () => {
+    const { rib, out } = setup();
+    const from = rib.addPeer(info({ name: 'from', address: '10.0.9.2', localNextHop: { ipv4: '10.0.9.1' } }));
+    const v6only = { ebgp: true, exportPolicy: acceptAll, localNextHop: { ipv6: 'fd00::1' } };
+    const bare = rib.addPeer(info({ name: 'bare', address: 'fd00::2', routerId: '2.2.2.2', remoteAs: 65020, ...v6only }));
+    const enhe = rib.addPeer(info({ name: 'enhe', address: 'fd00::3', routerId: '3.3.3.3', remoteAs: 65030, ...v6only, extendedNextHop: true }));
+    rib.peerUp(bare, ['ipv4']);
+    rib.peerUp(enhe, ['ipv4']);
+    rib.flush();
+    out.clear();
+    rib.announce(from, { origin: 0, asPath: seq(65011), nextHop: '10.0.9.2' }, keys('198.51.100.0/24'));
+    rib.flush();
+    const sent = (id: number) => (out.get(id) ?? []).flatMap((b) => [...b.announce.keys()]).map((a) => a.nextHop);
+    expect(sent(bare)).toEqual([]);
+    expect(sent(enhe)).toEqual(['fd00::1']);
   });
 });

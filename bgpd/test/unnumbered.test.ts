@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Netns, link, isRoot } from '../../test/harness/netns.js';
 import { startFrr, type FrrPeer } from '../../test/harness/peers/frr.js';
-import { waitEstablished, waitUntil } from './helpers.js';
+import { linkLocalOf, waitEstablished, waitUntil } from './helpers.js';
 import { parseBgpConfig } from '../config.js';
 import { BgpSpeaker } from '../speaker.js';
 import type { FibChange } from '../rib/rib.js';
@@ -47,16 +47,6 @@ function linkLocalPair(): { us: Netns; them: Netns } {
   }
   link(us, 'eth0', them, 'eth0');
   return { us, them };
-}
-
-async function linkLocalOf(ns: Netns, dev: string): Promise<string> {
-  let ll: string | undefined;
-  await waitUntil(`${ns.name} ${dev} has a link-local`, () => {
-    const j = ns.ipJson<{ addr_info: { local: string; scope: string; tentative?: boolean }[] }[]>('-6', 'addr', 'show', 'dev', dev);
-    ll = j[0]?.addr_info.find((a) => a.scope === 'link' && !a.tentative)?.local;
-    return ll !== undefined;
-  }, 10_000);
-  return ll!;
 }
 
 describe('router advertisement codec (RFC 4861 §4.1, §4.2, §6.1.2)', () => {
