@@ -8,6 +8,8 @@
 // on CPU (schedstat, ns; our receiver: process.cpuUsage()). Probed figures (anchors' RIB, every FIB)
 // are the midpoint between the last missed probe and the hit (see pollUntil); our RIB time is taken
 // in the receiver. BENCH_DEBUG=1 prints where our receiver's time went (first UPDATE, decision passes).
+// After each FIB load (ours, BIRD, FRR), one withdrawal and a next-hop change of 800 prefixes are sent
+// and timed from the feeder's write to the kernel's notification (measureChanges).
 //
 // Usage: node dist/bench/bgpd.js [sizes...]   (default 10000 100000 500000; 100k runs 3 times, median)
 // Our receiver starts as uplinkd does, warm-up included (config bgp.warmUp: a synthetic table through
@@ -25,8 +27,8 @@ import { Netns, link } from '../test/harness/netns.js';
 import { startBird } from '../test/harness/peers/bird.js';
 import { startFrr } from '../test/harness/peers/frr.js';
 import { startGobgp } from '../test/harness/peers/gobgp.js';
-import { connectTcp } from '../routes/netlink/index.js';
-import { AttrFlag, NlriBuilder, buildOpen, encodeMessage, frame, makeContext, packUpdates, type PathAttribute } from '../bgpd/wire/index.js';
+import { NetlinkHandle, connectTcp } from '../routes/netlink/index.js';
+import { AttrFlag, NlriBuilder, buildOpen, encodeMessage, frame, makeContext, packUpdates, packWithdrawals, type PathAttribute } from '../bgpd/wire/index.js';
 
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -99,7 +101,8 @@ async function receiver(n: number, withFib: boolean): Promise<void> {
   if (profile && !fib) await profile.stop(process.env.BENCH_PROFILE!);
   const hwm = vmHwmKb(process.pid);
   const c = process.cpuUsage(cpu0);
-  process.stdout.write(`${JSON.stringify({ done, first, hwmKb: hwm, fib: fibCount, cpuS: (c.user + c.system) / 1e6, idleKb, ...(trace ? { trace } : {}) })}\n`);
+  const warmUpMs = s.warmUpResult?.ms ?? 0;
+  process.stdout.write(`${JSON.stringify({ done, first, hwmKb: hwm, fib: fibCount, cpuS: (c.user + c.system) / 1e6, idleKb, warmUpMs, ...(trace ? { trace } : {}) })}\n`);
   if (fib) {
     // The parent counts the kernel's routes; it says when to stop (and reads VmHWM after).
     await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
@@ -180,8 +183,15 @@ async function fibGlue(s: import('../bgpd/speaker.js').BgpSpeaker): Promise<{ st
         debug.first ||= now();
         debug.batches++;
       }
+      const t = now();
       const p = rec.applyPrefixes('rib', ribPrefixDelta(batch));
-      if (debug) void p.then(() => (debug.acked = now()));
+      if (debug) {
+        void p.then(() => {
+          debug.acked = now();
+          // Small batches (the change measurements after the load): when each was decided and acked.
+          if (batch.size < 2000 && debugFile) appendFileSync(debugFile, `fib batch ${batch.size}: decided ${t.toFixed(1)}, acked +${(debug.acked - t).toFixed(1)} ms\n`);
+        });
+      }
       void p.catch(fail);
     });
   } else {
@@ -368,12 +378,17 @@ interface Result {
   cpuSeconds?: number;
   /** Our receiver: RSS when ready, before any route (the Node.js runtime and the speaker's code). */
   idleMb?: number;
+  /** Our receiver: the start-up warm-up (bgpd/warmup.ts), before the feeder connects; 0 = off. */
+  warmUpMs?: number;
+  /** FIB runs: one withdrawal and one next-hop change after the load (measureChanges). */
+  changes?: ChangeTimes;
 }
 
 function topo(): { rx: Netns; tx: Netns } {
   const rx = Netns.create('ulq');
   const tx = Netns.create('ulq');
-  link(rx, 'eth0', tx, 'eth0', ['10.0.0.1/30'], ['10.0.0.2/30']);
+  // A /29: 10.0.0.3 is a third party on the shared subnet, the next hop of the next-hop change.
+  link(rx, 'eth0', tx, 'eth0', ['10.0.0.1/29'], ['10.0.0.2/29']);
   return { rx, tx };
 }
 
@@ -396,13 +411,13 @@ async function runOurs(n: number, msgs: Uint8Array[]): Promise<Result> {
     // BENCH_RECEIVER_LOG=FILE: everything the receiver wrote (e.g. with BENCH_NODE_ARGS=--trace-deopt).
     if (process.env.BENCH_RECEIVER_LOG) appendFileSync(process.env.BENCH_RECEIVER_LOG, out);
     const line = out.split('\n').find((l) => l.includes('"done"'))!;
-    const r = JSON.parse(line) as { done: number; first: number; hwmKb: number; cpuS: number; idleKb: number; trace?: { firstAnnounce: number; flushes: [number, number, number][] } };
+    const r = JSON.parse(line) as { done: number; first: number; hwmKb: number; cpuS: number; idleKb: number; warmUpMs: number; trace?: { firstAnnounce: number; flushes: [number, number, number][] } };
     if (process.env.BENCH_DEBUG) {
       const tr = r.trace;
       const passes = tr ? tr.flushes.map(([a, b, c]) => `${(a - t0).toFixed(1)}+${(b - a).toFixed(1)}ms:${c}`).join(' ') : '';
       console.error(`uplink ${n}: first UPDATE stored after ${tr ? (tr.firstAnnounce - t0).toFixed(1) : '?'} ms, first prefix in Loc-RIB after ${(r.first - t0).toFixed(1)} ms, all after ${(r.done - t0).toFixed(1)} ms; passes ${passes}`);
     }
-    return { seconds: (r.done - t0) / 1000, rssMb: r.hwmKb / 1024, cpuSeconds: r.cpuS, idleMb: r.idleKb / 1024 };
+    return { seconds: (r.done - t0) / 1000, rssMb: r.hwmKb / 1024, cpuSeconds: r.cpuS, idleMb: r.idleKb / 1024, warmUpMs: r.warmUpMs };
   } finally {
     tx.destroy();
     rx.destroy();
@@ -419,7 +434,7 @@ const BIRD_FEED = 'protocol bgp feed { local 10.0.0.1 as 65000; neighbor 10.0.0.
  * is there (it gets the feed's `check`, which fails fast on a NOTIFICATION or a close), then read RSS
  * and CPU. Namespaces and daemons go away whatever happens.
  */
-async function runAnchor(msgs: Uint8Array[], start: (rx: Netns) => Promise<number[]>, done: (rx: Netns, check: () => void) => Promise<number>): Promise<Result> {
+async function runAnchor(msgs: Uint8Array[], start: (rx: Netns) => Promise<number[]>, done: (rx: Netns, check: () => void) => Promise<number>, withChanges = false): Promise<Result> {
   const { rx, tx } = topo();
   try {
     const pids = await start(rx);
@@ -429,8 +444,9 @@ async function runAnchor(msgs: Uint8Array[], start: (rx: Netns) => Promise<numbe
     const t1 = await done(rx, check);
     const rssMb = pids.reduce((sum, pid) => sum + vmHwmKb(pid), 0) / 1024;
     const cpu = cpuOf() - cpu0;
+    const changes = withChanges ? await measureChanges(rx, sock).catch(changesFailed) : undefined;
     sock.destroy();
-    return { seconds: (t1 - t0) / 1000, rssMb, cpuSeconds: cpu };
+    return { seconds: (t1 - t0) / 1000, rssMb, cpuSeconds: cpu, ...(changes ? { changes } : {}) };
   } finally {
     await runCleanups();
     tx.destroy();
@@ -517,6 +533,78 @@ interface FibResult extends Result {
   ribSeconds: number;
 }
 
+/** From the feeder's write to the kernel's change, once the table is in the kernel. */
+interface ChangeTimes {
+  withdrawMs: number;
+  nexthopMs: number;
+}
+
+const v4Text = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+const feedAddr = (i: number): number => (((11 << 24) >>> 0) + i * 256) >>> 0;
+
+/**
+ * How fast a change reaches the kernel once the table is there: (a) one prefix withdrawn, (b) the
+ * 800 prefixes of the second UPDATE moved to another next hop (10.0.0.3, a third party on the shared
+ * subnet, RFC 4271 §5.1.3). Timed from the feeder's write to the last kernel notification, seen by a
+ * route watcher (RTNLGRP) in the receiver's namespace.
+ */
+function changesFailed(err: unknown): ChangeTimes {
+  console.log(`bench bgpd change measurement FAILED: ${(err as Error).message}`);
+  return { withdrawMs: NaN, nexthopMs: NaN };
+}
+
+async function measureChanges(rx: Netns, sock: Socket): Promise<ChangeTimes> {
+  // The events carry their own time: wait for the condition, keep the event's timestamp.
+  const eventTime = async (probe: () => number | false): Promise<number> => {
+    for (const end = Date.now() + 10_000; Date.now() < end; await sleep(2)) {
+      const t = probe();
+      if (t !== false) return t;
+    }
+    throw new Error('the kernel did not show the change within 10 s');
+  };
+  const ctx = makeContext({ fourOctetAs: true });
+  const h = new NetlinkHandle(rx.path);
+  const w = h.watchRoutes();
+  const seen = new Map<string, { at: number; del: boolean; via: string }>();
+  w.on('route', (ev) => seen.set(ev.route.dst, { at: now(), del: ev.action === 'del', via: ev.route.nexthops.map((x) => x.gateway ?? '').join(',') }));
+  try {
+    await sleep(50); // the watcher's socket is subscribed before anything is sent
+    const gone = `${v4Text(feedAddr(0))}/24`;
+    const wd = new NlriBuilder(1, 1, false);
+    wd.addIpv4(feedAddr(0), 24);
+    const tw = now();
+    for (const m of packWithdrawals(wd.build(), ctx)) sock.write(m);
+    const withdrawn = await eventTime(() => (seen.get(gone)?.del ? seen.get(gone)!.at : false));
+    const moved: string[] = [];
+    const b = new NlriBuilder(1, 1, false, 800 * 4 + 16);
+    for (let i = 800; i < 1600; i++) {
+      b.addIpv4(feedAddr(i), 24);
+      moved.push(`${v4Text(feedAddr(i))}/24`);
+    }
+    const attrs: PathAttribute[] = [
+      { kind: 'origin', flags: AttrFlag.Transitive, origin: 0 },
+      { kind: 'as-path', flags: AttrFlag.Transitive, segments: [{ type: 2, asns: [65002, 64513] }] },
+      { kind: 'next-hop', flags: AttrFlag.Transitive, nextHop: '10.0.0.3' },
+      { kind: 'med', flags: AttrFlag.Optional, value: 800 },
+    ];
+    const t0 = now();
+    for (const m of packUpdates(attrs, b.build(), ctx)) sock.write(m);
+    const t1 = await eventTime(() => {
+      let last = 0;
+      for (const k of moved) {
+        const e = seen.get(k);
+        if (!e || e.del || e.via !== '10.0.0.3') return false;
+        last = Math.max(last, e.at);
+      }
+      return last;
+    });
+    return { withdrawMs: withdrawn - tw, nexthopMs: t1 - t0 };
+  } finally {
+    w.close();
+    await h.close();
+  }
+}
+
 async function runOursFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
   const { rx, tx } = topo();
   try {
@@ -530,13 +618,14 @@ async function runOursFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
     const t1 = await pollKernel(rx, 77, n, 180_000).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}; receiver output: ${out.slice(-2000)}`);
     });
+    const changes = await measureChanges(rx, sock).catch(changesFailed);
     child.stdin?.write('end\n');
     await pollUntil(() => out.includes('hwmKbFib'), 20_000, 10);
     sock.destroy();
     await pollUntil(() => child.exitCode !== null, 10_000, 20).catch(() => undefined);
     const r = JSON.parse(out.split('\n').find((l) => l.includes('"done"'))!) as { done: number; idleKb: number };
     const h = JSON.parse(out.split('\n').find((l) => l.includes('hwmKbFib'))!) as { hwmKbFib: number; cpuSFib: number };
-    return { seconds: (t1 - t0) / 1000, ribSeconds: (r.done - t0) / 1000, rssMb: h.hwmKbFib / 1024, cpuSeconds: h.cpuSFib, idleMb: r.idleKb / 1024 };
+    return { seconds: (t1 - t0) / 1000, ribSeconds: (r.done - t0) / 1000, rssMb: h.hwmKbFib / 1024, cpuSeconds: h.cpuSFib, idleMb: r.idleKb / 1024, changes };
   } finally {
     tx.destroy();
     rx.destroy();
@@ -544,13 +633,13 @@ async function runOursFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
 }
 
 async function runBirdFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
-  const r = await runAnchor(msgs, async (rx) => (await startBirdIn(rx, true)).pids, (rx) => pollKernel(rx, 12, n, 180_000)); // RTPROT_BIRD
+  const r = await runAnchor(msgs, async (rx) => (await startBirdIn(rx, true)).pids, (rx) => pollKernel(rx, 12, n, 180_000), true); // RTPROT_BIRD
   return { ...r, ribSeconds: NaN };
 }
 
 async function runFrrFib(n: number, msgs: Uint8Array[]): Promise<FibResult> {
   // RTPROT_BGP, installed by zebra; RSS is bgpd's plus zebra's.
-  const r = await runAnchor(msgs, async (rx) => (await startFrrIn(rx, true)).pids, (rx) => pollKernel(rx, 186, n, 180_000));
+  const r = await runAnchor(msgs, async (rx) => (await startFrrIn(rx, true)).pids, (rx) => pollKernel(rx, 186, n, 180_000), true);
   return { ...r, ribSeconds: NaN };
 }
 
@@ -593,6 +682,7 @@ async function main(): Promise<void> {
       if (r.cpuSeconds !== undefined) console.log(`bench bgpd ${label} ${name} rib-cpu: ${r.cpuSeconds.toFixed(3)} s`);
       console.log(`bench bgpd ${label} ${name} peak-rss-per-prefix: ${((r.rssMb * 1048576) / n).toFixed(0)} bytes`);
       if (r.idleMb !== undefined) console.log(`bench bgpd ${label} ${name} peak-rss-above-idle-per-prefix: ${(((r.rssMb - r.idleMb) * 1048576) / n).toFixed(0)} bytes (idle ${r.idleMb.toFixed(1)} MB)`);
+      if (r.warmUpMs !== undefined) console.log(`bench bgpd ${label} ${name} warm-up-at-start: ${r.warmUpMs.toFixed(0)} ms (before the feeder connects; BENCH_COLD=1 skips it)`);
     }
     const ours = results.get('uplink');
     for (const other of ['bird', 'frr', 'gobgp']) {
@@ -625,12 +715,23 @@ async function main(): Promise<void> {
       if (r.cpuSeconds !== undefined) console.log(`bench bgpd ${label} ${name} fib-cpu: ${r.cpuSeconds.toFixed(3)} s${name === 'frr' ? ' (bgpd + zebra)' : ''}`);
       console.log(`bench bgpd ${label} ${name} peak-rss-with-fib: ${r.rssMb.toFixed(1)} MB${name === 'frr' ? ' (bgpd + zebra)' : ''}`);
       if (r.idleMb !== undefined) console.log(`bench bgpd ${label} ${name} peak-rss-with-fib-above-idle-per-prefix: ${(((r.rssMb - r.idleMb) * 1048576) / n).toFixed(0)} bytes (idle ${r.idleMb.toFixed(1)} MB)`);
+      // Medians of their own over the repeats (not those of the run with the median load time).
+      const ch = rs.map((x) => x.changes).filter((c): c is ChangeTimes => c !== undefined);
+      if (ch.length) {
+        const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+        r.changes = { withdrawMs: med(ch.map((c) => c.withdrawMs)), nexthopMs: med(ch.map((c) => c.nexthopMs)) };
+        const of = repeat > 1 ? ` (median of ${ch.length})` : '';
+        console.log(`bench bgpd ${label} ${name} withdraw-1-to-kernel: ${r.changes.withdrawMs.toFixed(1)} ms${of}`);
+        console.log(`bench bgpd ${label} ${name} nexthop-change-800-to-kernel: ${r.changes.nexthopMs.toFixed(1)} ms${of}`);
+      }
     }
     const oursFib = fib.get('uplink');
     for (const other of ['bird', 'frr']) {
       const o = fib.get(other);
       if (oursFib && o) console.log(`bench bgpd ${label} uplink/${other} fib time ratio: ${(oursFib.seconds / o.seconds).toFixed(2)} x`);
       if (oursFib?.cpuSeconds && o?.cpuSeconds) console.log(`bench bgpd ${label} uplink/${other} fib cpu ratio: ${(oursFib.cpuSeconds / o.cpuSeconds).toFixed(2)} x`);
+      const [a, b] = [oursFib?.changes, o?.changes];
+      if (a && b) console.log(`bench bgpd ${label} uplink/${other} withdraw / next-hop change ratio: ${(a.withdrawMs / b.withdrawMs).toFixed(2)} x / ${(a.nexthopMs / b.nexthopMs).toFixed(2)} x`);
     }
     console.log(`bench bgpd ${label} messages: ${msgs.length} UPDATEs`);
   }

@@ -18,7 +18,7 @@ import { peerMetrics } from './metrics.js';
 import { State } from './fsm/table.js';
 import { buildOpen, communityToString, largeCommunityToString, negotiate, openCapabilities, type Capability, type OpenMessage } from './wire/index.js';
 import { listenTcp, nativeAvailable, setMinTtl, setTcpMd5, socketAddresses } from '../routes/netlink/index.js';
-import { warmUpOnce } from './warmup.js';
+import { warmUpOnce, type WarmUpResult } from './warmup.js';
 import { parseBgpConfig } from './config.js';
 import { localCapabilities } from './session/capabilities.js';
 import { sessionRibInfo, type RibPeerInfo } from './session/rib-info.js';
@@ -99,6 +99,8 @@ export class BgpSpeaker {
   private readonly netns: string | undefined;
   private readonly raIntervalS: number | undefined;
   private readonly warmUpFib: SpeakerDeps['warmUpFib'];
+  /** The start-up warm-up's outcome (null: disabled or not started yet). */
+  warmUpResult: WarmUpResult | null = null;
   private deferralTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly deferralListeners: (() => void)[] = [];
 
@@ -144,12 +146,14 @@ export class BgpSpeaker {
     if (this.running) return;
     this.running = true;
     if (this.cfg.warmUp) {
-      await warmUpOnce({
+      const w = await warmUpOnce({
         rib: this.ribOptions(),
         peerInfo: (name, address) => this.syntheticPeerInfo(name, address),
         importPools: this.cfg.importPools,
         ...(this.warmUpFib ? { fib: this.warmUpFib } : {}),
       });
+      this.warmUpResult = w;
+      if (w.ran) this.log.info({ ms: Math.round(w.ms), prefixes: w.selected, fib: this.warmUpFib !== undefined }, 'warm-up: synthetic table through decode, RIB and FIB path');
     }
     if (this.restarting) this.beginDeferral();
     this.applyLocal();

@@ -66,6 +66,8 @@ describe('warm-up', () => {
       // Two rounds: load, replace, then the withdrawal of everything; the second speaker adds none.
       expect(afterFirst).toBeGreaterThanOrEqual(3);
       expect(batches).toBe(afterFirst);
+      expect(s1.warmUpResult).toMatchObject({ ran: true, selected: 8192 });
+      expect(s2.warmUpResult).toMatchObject({ ran: false, selected: 8192 });
       expect(s1.rib.locRibSize).toBe(0);
       expect(s2.rib.locRibSize).toBe(0);
     } finally {

@@ -101,19 +101,34 @@ export function warmUp(opts: WarmUpOptions): { ms: number; selected: number; fib
   return { ms: performance.now() - t0, selected: fibPrefixes > 0 ? selected : 0, fib: Promise.all(fibWork) };
 }
 
-let warmed: Promise<void> | null = null;
+/** What the process's warm-up did: wall time from its start to the end of the last pause. */
+export interface WarmUpResult {
+  readonly ms: number;
+  /** Prefixes the scratch Loc-RIB held after a round (0: the import pool rejected them, so cold). */
+  readonly selected: number;
+  /** false: this call found the process already warm (another speaker did it). */
+  readonly ran: boolean;
+}
+
+let warmed: Promise<WarmUpResult> | null = null;
 
 /**
  * Once per process (the JIT's work is shared by every speaker in it): two rounds, with a pause after
  * each so the optimizing compiler, which runs on a background thread, installs its code before the
  * next round and the first real table. About 0.1-0.2 s of CPU at start.
  */
-export function warmUpOnce(opts: WarmUpOptions): Promise<void> {
-  warmed ??= (async () => {
+export async function warmUpOnce(opts: WarmUpOptions): Promise<WarmUpResult> {
+  if (warmed) return { ...(await warmed), ran: false };
+  warmed = (async () => {
+    const t0 = performance.now();
+    let selected = 0;
     for (let round = 0; round < 2; round++) {
-      await warmUp(opts).fib;
-      await new Promise((r) => setTimeout(r, 10));
+      const r = warmUp(opts);
+      selected = r.selected;
+      await r.fib;
+      await new Promise((res) => setTimeout(res, 10));
     }
+    return { ms: performance.now() - t0, selected, ran: true };
   })();
   return warmed;
 }
