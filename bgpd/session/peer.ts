@@ -546,7 +546,13 @@ export class PeerSession implements FsmHost {
     this.gr.reset();
     this.maxPrefixWarned.clear();
     this.lastDropReason = null;
-    this.deps.rib.updatePeer(this.ribId, this.ribInfo());
+    const info = this.ribInfo();
+    this.deps.rib.updatePeer(this.ribId, info);
+    if (this.families.includes('ipv4') && !info.localNextHop.ipv4 && !info.extendedNextHop) {
+      // The export rules send no IPv4 route without a next hop the peer can take (rib/export.ts):
+      // say why here, once per session, instead of leaving on-call to wonder at an empty Adj-RIB-Out.
+      this.deps.log.warn({ peer: this.name }, 'IPv4 negotiated over an IPv6 session without extended next hop (RFC 8950) and without nextHopIpv4: no IPv4 route can be advertised to this peer');
+    }
     this.gr.dropUnpreservedStale(caps);
     this.deps.rib.peerUp(this.ribId, this.families);
     if (this.gr.sentRestarting) this.deps.log.info({ peer: this.name }, 'sent graceful-restart R bit: peer keeps our routes until our End-of-RIB');
